@@ -1,0 +1,72 @@
+# understudy: make, make test, make asan, make install PREFIX= DESTDIR=, make clean
+
+CC ?= cc
+PKGS = lua5.4 sqlite3 libcurl jansson libedit
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ihost
+LDLIBS = $(PKG_LIBS) -lm
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+
+SRC = host/main.c host/host.c host/run.c host/step.c host/prompt.c host/record.c \
+      host/codec.c host/buf.c host/sha256.c stdlib/json.c
+LUA = lua/prelude.lua lua/views.lua
+OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
+HDR = $(wildcard host/*.h)
+
+all: understudy
+
+understudy: $(OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/embed: lua/embed.c
+	@mkdir -p $(BUILD)
+	$(CC) -std=c11 $(WARN) -O2 -o $@ lua/embed.c
+
+$(BUILD)/embedded.c: $(BUILD)/embed $(LUA)
+	$(BUILD)/embed $(LUA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/embedded.o: $(BUILD)/embedded.c $(HDR)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Test helpers: C unit tests of the codec and a pseudo-terminal driver.
+$(BUILD)/test_codec: tests/test_codec.c $(BUILD)/host/codec.o $(BUILD)/host/buf.o $(BUILD)/host/sha256.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/ptyrun: tests/ptyrun.c
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lutil
+
+test: understudy $(BUILD)/test_codec $(BUILD)/ptyrun
+	@UNDERSTUDY=$(CURDIR)/understudy TEST_BIN=$(CURDIR)/$(BUILD) bash tests/run
+
+asan:
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" build/asan/understudy-asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		UNDERSTUDY=$(CURDIR)/build/asan/understudy-asan TEST_BIN=$(CURDIR)/build/asan bash tests/run
+
+$(BUILD)/understudy-asan: $(OBJ) $(BUILD)/test_codec $(BUILD)/ptyrun
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(LDFLAGS) $(LDLIBS)
+
+install: understudy
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 understudy $(DESTDIR)$(PREFIX)/bin/understudy
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/understudy
+
+clean:
+	rm -rf build understudy
+
+.PHONY: all test asan install uninstall clean

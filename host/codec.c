@@ -1,0 +1,390 @@
+/* codec.c: canonical JSON encoding of Lua values (ours) and decoding (jansson). */
+#include "codec.h"
+
+#include <jansson.h>
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 200
+#define ARRAY_MT "understudy.json.array"
+
+typedef struct Enc {
+	lua_State *L;
+	Buf *b;
+	Buf *why;
+	const void *path[MAX_DEPTH];   /* tables on the way down: cycles */
+	int depth;
+	char where[256];               /* ".a[2].b" for messages */
+	size_t wlen;
+} Enc;
+
+static int enc_value(Enc *e, int idx);
+
+/* Record why the value cannot be encoded, with the path to it. */
+static int enc_fail(Enc *e, const char *what)
+{
+	buf_reset(e->why);
+	buf_addf(e->why, "%s%s", e->wlen ? e->where : "", what);
+	return -1;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned min, cp;
+	if (c < 0x80)
+		return 1;
+	else if (c >= 0xC2 && c <= 0xDF)
+		len = 2, min = 0x80, cp = c & 0x1F;
+	else if ((c & 0xF0) == 0xE0)
+		len = 3, min = 0x800, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4, min = 0x10000, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* Append s as a JSON string; -1 when it is not valid UTF-8. */
+static int enc_string(Enc *e, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+	buf_addc(e->b, '"');
+	while (i < n) {
+		unsigned char c = u[i];
+		const char *esc = NULL;
+		char ubuf[7];
+		if (c >= 0x80) {
+			size_t k = utf8_len(u + i, n - i);
+			if (k == 0)
+				return enc_fail(e, ": string is not valid UTF-8");
+			i += k;
+			continue;
+		}
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		default:
+			if (c < 0x20) {
+				memcpy(ubuf, "\\u00", 4);
+				ubuf[4] = hex[c >> 4];
+				ubuf[5] = hex[c & 15];
+				ubuf[6] = '\0';
+				esc = ubuf;
+			}
+		}
+		if (esc) {
+			buf_add(e->b, s + run, i - run);
+			buf_adds(e->b, esc);
+			run = i + 1;
+		}
+		i++;
+	}
+	buf_add(e->b, s + run, n - run);
+	buf_addc(e->b, '"');
+	return 0;
+}
+
+/* Append a float: integral values as integers, else the shortest round trip. */
+static int enc_float(Enc *e, double d)
+{
+	char tmp[40];
+	if (isnan(d) || isinf(d))
+		return enc_fail(e, isnan(d) ? ": number is NaN" : ": number is infinite");
+	if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+		buf_addf(e->b, "%lld", (long long)d);
+		return 0;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	buf_adds(e->b, tmp);
+	return 0;
+}
+
+/* Append to the path shown in messages; returns the old length to restore. */
+static size_t enc_push_where(Enc *e, const char *prefix, const char *text)
+{
+	size_t old = e->wlen;
+	int n = snprintf(e->where + old, sizeof e->where - old, "%s%s", prefix, text);
+	if (n > 0)
+		e->wlen = old + (size_t)n < sizeof e->where ? old + (size_t)n : sizeof e->where - 1;
+	return old;
+}
+
+static void enc_pop_where(Enc *e, size_t old)
+{
+	e->wlen = old;
+	e->where[old] = '\0';
+}
+
+typedef struct Key {
+	const char *s;
+	size_t n;
+} Key;
+
+static int key_cmp(const void *a, const void *b)
+{
+	const Key *x = a, *y = b;
+	size_t n = x->n < y->n ? x->n : y->n;
+	int c = memcmp(x->s, y->s, n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* Is the (empty) table at idx marked as an array? */
+static int is_marked_array(lua_State *L, int idx)
+{
+	int marked = 0;
+	if (lua_getmetatable(L, idx)) {
+		if (lua_getfield(L, -1, "__jsontype") == LUA_TSTRING)
+			marked = strcmp(lua_tostring(L, -1), "array") == 0;
+		lua_pop(L, 2);
+	}
+	return marked;
+}
+
+/* Append the table at idx (absolute) as an array or an object. */
+static int enc_table(Enc *e, int idx)
+{
+	lua_State *L = e->L;
+	const void *p = lua_topointer(L, idx);
+	lua_Integer nint = 0, maxint = 0;
+	size_t nstr = 0, total = 0;
+	int rc = 0;
+
+	for (int i = 0; i < e->depth; i++)
+		if (e->path[i] == p)
+			return enc_fail(e, ": table contains itself (cycle)");
+	if (e->depth == MAX_DEPTH)
+		return enc_fail(e, ": tables nested too deep");
+	if (!lua_checkstack(L, 8))
+		return enc_fail(e, ": out of stack space");
+
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		total++;
+		if (lua_type(L, -2) == LUA_TSTRING)
+			nstr++;
+		else if (lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1) {
+			nint++;
+			if (lua_tointeger(L, -2) > maxint)
+				maxint = lua_tointeger(L, -2);
+		} else {
+			lua_pop(L, 2);
+			return enc_fail(e, ": table key is not a string or a positive integer");
+		}
+		lua_pop(L, 1);
+	}
+	if (nint && nstr)
+		return enc_fail(e, ": table mixes array items and named fields");
+	if (nint && maxint != nint)
+		return enc_fail(e, ": array has holes");
+
+	e->path[e->depth++] = p;
+	if (total == 0) {
+		buf_adds(e->b, is_marked_array(L, idx) ? "[]" : "{}");
+	} else if (nint) {
+		buf_addc(e->b, '[');
+		for (lua_Integer i = 1; i <= nint && rc == 0; i++) {
+			char index[32];
+			snprintf(index, sizeof index, "%lld]", (long long)i);
+			size_t old = enc_push_where(e, "[", index);
+			if (i > 1)
+				buf_addc(e->b, ',');
+			lua_rawgeti(L, idx, i);
+			rc = enc_value(e, lua_gettop(L));
+			lua_pop(L, 1);
+			enc_pop_where(e, old);
+		}
+		buf_addc(e->b, ']');
+	} else {
+		Key small[16];
+		Key *keys = total <= 16 ? small : malloc(total * sizeof *keys);
+		size_t k = 0;
+		if (!keys) {
+			e->depth--;
+			return enc_fail(e, ": out of memory");
+		}
+		/* Keys stay alive: the table holds them and is not changed meanwhile. */
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			keys[k].s = lua_tolstring(L, -2, &keys[k].n);
+			k++;
+			lua_pop(L, 1);
+		}
+		qsort(keys, k, sizeof *keys, key_cmp);
+		buf_addc(e->b, '{');
+		for (size_t i = 0; i < k && rc == 0; i++) {
+			size_t old = enc_push_where(e, ".", keys[i].s);
+			if (i > 0)
+				buf_addc(e->b, ',');
+			rc = enc_string(e, keys[i].s, keys[i].n);
+			buf_addc(e->b, ':');
+			lua_pushlstring(L, keys[i].s, keys[i].n);
+			lua_rawget(L, idx);
+			if (rc == 0)
+				rc = enc_value(e, lua_gettop(L));
+			lua_pop(L, 1);
+			enc_pop_where(e, old);
+		}
+		buf_addc(e->b, '}');
+		if (keys != small)
+			free(keys);
+	}
+	e->depth--;
+	return rc;
+}
+
+static int enc_value(Enc *e, int idx)
+{
+	lua_State *L = e->L;
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+		buf_adds(e->b, "null");
+		return 0;
+	case LUA_TBOOLEAN:
+		buf_adds(e->b, lua_toboolean(L, idx) ? "true" : "false");
+		return 0;
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx)) {
+			buf_addf(e->b, "%lld", (long long)lua_tointeger(L, idx));
+			return 0;
+		}
+		return enc_float(e, lua_tonumber(L, idx));
+	case LUA_TSTRING: {
+		size_t n;
+		const char *s = lua_tolstring(L, idx, &n);
+		return enc_string(e, s, n);
+	}
+	case LUA_TTABLE:
+		return enc_table(e, idx);
+	case LUA_TLIGHTUSERDATA:
+		if (codec_isnull(L, idx)) {
+			buf_adds(e->b, "null");
+			return 0;
+		}
+		/* fall through */
+	default: {
+		char what[64];
+		snprintf(what, sizeof what, ": %s value", luaL_typename(L, idx));
+		return enc_fail(e, what);
+	}
+	}
+}
+
+int codec_encode(lua_State *L, int idx, Buf *b, Buf *why)
+{
+	Enc e;
+	e.L = L;
+	e.b = b;
+	e.why = why;
+	e.depth = 0;
+	e.wlen = 0;
+	e.where[0] = '\0';
+	return enc_value(&e, lua_absindex(L, idx));
+}
+
+void codec_push_array_mt(lua_State *L)
+{
+	if (luaL_newmetatable(L, ARRAY_MT)) {
+		lua_pushliteral(L, "array");
+		lua_setfield(L, -2, "__jsontype");
+	}
+}
+
+/* Push the Lua form of a jansson value ([-0, +1]). */
+static int dec_push(lua_State *L, json_t *j)
+{
+	if (!lua_checkstack(L, 4))
+		return -1;
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *v;
+		lua_createtable(L, 0, (int)json_object_size(j));
+		json_object_foreach(j, k, v) {
+			if (dec_push(L, v))
+				return -1;
+			lua_setfield(L, -2, k);
+		}
+		return 0;
+	}
+	case JSON_ARRAY: {
+		size_t i, n = json_array_size(j);
+		lua_createtable(L, (int)n, 0);
+		for (i = 0; i < n; i++) {
+			if (dec_push(L, json_array_get(j, i)))
+				return -1;
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		if (n == 0) {
+			codec_push_array_mt(L);
+			lua_setmetatable(L, -2);
+		}
+		return 0;
+	}
+	case JSON_STRING:
+		lua_pushlstring(L, json_string_value(j), json_string_length(j));
+		return 0;
+	case JSON_INTEGER:
+		lua_pushinteger(L, (lua_Integer)json_integer_value(j));
+		return 0;
+	case JSON_REAL:
+		lua_pushnumber(L, json_real_value(j));
+		return 0;
+	case JSON_TRUE:
+		lua_pushboolean(L, 1);
+		return 0;
+	case JSON_FALSE:
+		lua_pushboolean(L, 0);
+		return 0;
+	case JSON_NULL:
+	default:
+		lua_pushlightuserdata(L, NULL);
+		return 0;
+	}
+}
+
+int codec_decode(lua_State *L, const char *s, size_t n, Buf *err)
+{
+	json_error_t je;
+	json_t *j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+	int top = lua_gettop(L);
+	if (!j) {
+		buf_reset(err);
+		buf_addf(err, "line %d column %d: %s", je.line, je.column, je.text);
+		return -1;
+	}
+	if (dec_push(L, j)) {
+		lua_settop(L, top);
+		json_decref(j);
+		buf_reset(err);
+		buf_adds(err, "nested too deep");
+		return -1;
+	}
+	json_decref(j);
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* codec.h: Lua values <-> canonical JSON, the form every value is recorded in. */
+#ifndef UNDERSTUDY_CODEC_H
+#define UNDERSTUDY_CODEC_H
+
+#include <lua.h>
+#include "buf.h"
+
+/* json.null is a light userdata holding NULL. */
+#define codec_isnull(L, i) (lua_islightuserdata(L, (i)) && lua_touserdata(L, (i)) == NULL)
+
+/*
+ * Append the value at idx to b as canonical JSON: object keys sorted by
+ * byte, no spaces, integral numbers as integers (3.0 -> 3), the shortest
+ * decimal that reads back as the same double otherwise.
+ * Returns 0, or -1 when JSON cannot hold the value; then *why says what
+ * and where (".a[2]: function"), and b holds garbage past its old length.
+ */
+int codec_encode(lua_State *L, int idx, Buf *b, Buf *why);
+
+/*
+ * Decode the JSON text s[0..n) and push the value ([-0, +1]).
+ * Returns 0, or -1 with a message "line L column C: what" in err and
+ * nothing pushed. Empty arrays come back with the json.array metatable
+ * so they encode as [] again.
+ */
+int codec_decode(lua_State *L, const char *s, size_t n, Buf *err);
+
+/* Push the metatable that marks an empty table as a JSON array ([-0, +1]). */
+void codec_push_array_mt(lua_State *L);
+
+#endif

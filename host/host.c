@@ -1,0 +1,180 @@
+/* host.c: the host's state in the registry, protected calls, signals, clocks. */
+#include "host.h"
+
+#include <lauxlib.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char HOST_KEY = 'h';   /* its address keys the Host in the registry */
+#define HOST_MT "understudy.host"
+
+volatile sig_atomic_t host_interrupted;
+static lua_State *signal_state;      /* the one C global: the handler needs it */
+
+Host *host_get(lua_State *L)
+{
+	Host *h;
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &HOST_KEY);
+	h = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return h;
+}
+
+/* __gc of the Host: close the history, free the buffers. */
+static int host_gc(lua_State *L)
+{
+	Host *h = luaL_checkudata(L, 1, HOST_MT);
+	Buf *bufs[] = { &h->inputs, &h->output, &h->why, &h->line, &h->prompt, &h->reason,
+	                &h->errors, &h->traceback, &h->failure, &h->failure_trace };
+	record_close(h->rec);
+	h->rec = NULL;
+	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+		buf_free(bufs[i]);
+	return 0;
+}
+
+Host *host_new(lua_State *L, const Options *opt)
+{
+	Host *h = lua_newuserdatauv(L, sizeof *h, 0);
+	memset(h, 0, sizeof *h);
+	h->opt = opt;
+	luaL_newmetatable(L, HOST_MT);
+	lua_pushcfunction(L, host_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, -2);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &HOST_KEY);
+	return h;
+}
+
+/* Message handler: the error as a string; its traceback kept in the Host. */
+static int host_msgh(lua_State *L)
+{
+	Host *h = host_get(L);
+	const char *msg = lua_tostring(L, 1);
+	if (!msg) {
+		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+			msg = lua_tostring(L, -1);
+		else
+			msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	}
+	luaL_traceback(L, L, NULL, 1);
+	buf_reset(&h->traceback);
+	buf_adds(&h->traceback, lua_tostring(L, -1));
+	lua_pop(L, 1);
+	lua_pushstring(L, msg);
+	return 1;
+}
+
+int host_pcall(lua_State *L, int nargs, int nresults)
+{
+	int base = lua_gettop(L) - nargs;
+	int status;
+	lua_pushcfunction(L, host_msgh);
+	lua_insert(L, base);
+	status = lua_pcall(L, nargs, nresults, base);
+	lua_remove(L, base);
+	return status;
+}
+
+/* The hook a signal sets: raise "interrupted" at the next Lua instruction. */
+static void interrupt_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	lua_sethook(L, NULL, 0, 0);
+	luaL_error(L, "interrupted");
+}
+
+/* SIGINT, SIGTERM: set a hook (as lua.c does); a second one exits at once. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (host_interrupted) {
+		prompt_restore_terminal();
+		_exit(EXIT_INTERRUPTED);
+	}
+	host_interrupted = 1;
+	lua_sethook(signal_state, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+void host_signals_install(lua_State *L)
+{
+	struct sigaction sa;
+	signal_state = L;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;            /* no SA_RESTART: a prompt's read returns */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void host_raise_interrupt(lua_State *L, const char *fmt, ...)
+{
+	va_list ap;
+	host_get(L)->exit_code = EXIT_INTERRUPTED;
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	lua_error(L);
+}
+
+int host_fail(lua_State *L, int code, const char *fmt, ...)
+{
+	va_list ap;
+	host_get(L)->exit_code = code;
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	return lua_error(L);
+}
+
+int64_t host_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t host_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Push the history's path ([-0, +1]) and return it. */
+const char *host_db_path(lua_State *L, const Options *opt)
+{
+	const char *env = getenv("UNDERSTUDY_DB");
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	if (opt->db)
+		return lua_pushstring(L, opt->db);
+	if (env && *env)
+		return lua_pushstring(L, env);
+	if (state && *state == '/')
+		return lua_pushfstring(L, "%s/understudy/history.db", state);
+	if (!home || !*home) {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : "/";
+	}
+	return lua_pushfstring(L, "%s/.local/state/understudy/history.db", home);
+}
+
+int host_load_embedded(lua_State *L, const char *name)
+{
+	for (const Embedded *e = embedded_files; e->name; e++) {
+		if (strcmp(e->name, name) == 0) {
+			lua_pushfstring(L, "@%s", e->name);
+			int rc = luaL_loadbufferx(L, e->data, e->len, lua_tostring(L, -1), "t");
+			lua_remove(L, -2);
+			return rc;
+		}
+	}
+	lua_pushfstring(L, "no embedded file %s", name);
+	return LUA_ERRFILE;
+}

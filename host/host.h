@@ -1,0 +1,100 @@
+/* host.h: the state one understudy process keeps, and the pieces that share it. */
+#ifndef UNDERSTUDY_HOST_H
+#define UNDERSTUDY_HOST_H
+
+#include <lua.h>
+#include <signal.h>
+#include <stdint.h>
+#include "buf.h"
+#include "record.h"
+
+/* Exit codes (documented in README and --help). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,        /* the pipeline failed */
+	EXIT_USAGE = 2,         /* bad command line, or the script does not compile */
+	EXIT_HISTORY = 3,       /* the history database is unusable */
+	EXIT_INTERRUPTED = 130,
+};
+
+/* What the command line said. */
+typedef struct Options {
+	const char *command;
+	const char *db;
+	const char *operator;
+	const char *name;
+	const char *answers_file;
+	const char **answers;      /* STEP=VALUE, in order */
+	int nanswers;
+	const char **words;        /* after the command */
+	int nwords;
+	int json;
+	int no_trust;
+	const char *progname;
+} Options;
+
+/* The host's state, a userdata in the registry (host_get). */
+typedef struct Host {
+	const Options *opt;
+	Record *rec;
+	int64_t run;               /* the current run, 0 before it begins */
+	const char *pipeline;      /* strings kept alive in the registry */
+	const char *operator;
+	int seq;
+	int tty;                   /* standard input is a terminal */
+	int exit_code;             /* set by whoever fails with a special code */
+	Buf inputs, output;        /* a step's values as JSON, reused by every step */
+	Buf why, line, prompt, reason, errors;   /* scratch, likewise */
+	Buf traceback;             /* set by host_msgh */
+	Buf failure;               /* message raised by the last failed step */
+	Buf failure_trace;         /* and the traceback of its code */
+} Host;
+
+Host *host_get(lua_State *L);
+Host *host_new(lua_State *L, const Options *opt);
+
+/* Run the function below nargs arguments with host_msgh; like lua_pcall. */
+int host_pcall(lua_State *L, int nargs, int nresults);
+
+/* Ctrl-C and SIGTERM raise "interrupted" in Lua; host_interrupted says so. */
+extern volatile sig_atomic_t host_interrupted;
+void host_signals_install(lua_State *L);
+void host_raise_interrupt(lua_State *L, const char *fmt, ...);
+
+/* Fail with an exit code other than 1 ([-0, +0], does not return). */
+int host_fail(lua_State *L, int code, const char *fmt, ...);
+
+/* Wall clock and monotonic clock, milliseconds. */
+int64_t host_wall_ms(void);
+int64_t host_mono_ms(void);
+
+/* The history path from --db, $UNDERSTUDY_DB or the XDG state folder. */
+const char *host_db_path(lua_State *L, const Options *opt);
+
+/* The Lua files of lua/, generated into the binary by lua/embed.c. */
+typedef struct Embedded {
+	const char *name;          /* "lua/prelude.lua" */
+	const char *data;
+	size_t len;
+} Embedded;
+extern const Embedded embedded_files[];
+
+/* Load an embedded file by its path, with its real chunk name ([-0, +1]). */
+int host_load_embedded(lua_State *L, const char *name);
+
+/* step.c: manual() and auto(). */
+void step_open(lua_State *L);
+
+/* prompt.c: read one line of answer; 1 got it, 0 end of input, -1 interrupted. */
+int prompt_read_line(Host *h, const char *prompt, int secret, Buf *out);
+void prompt_restore_terminal(void);
+
+/* run.c: the commands that run scripts, and the record's views. */
+int run_command(lua_State *L, const Options *opt);
+int check_command(lua_State *L, const Options *opt);
+int view_command(lua_State *L, const Options *opt);
+
+/* stdlib: json. */
+int luaopen_json(lua_State *L);
+
+#endif

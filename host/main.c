@@ -1,0 +1,278 @@
+/* main.c: the command line; main makes the Lua state and runs pmain protected. */
+#include "host.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define VERSION "0.1.0"
+
+/* Commands, as bits, so each option can say where it applies. */
+enum { C_RUN = 1, C_CHECK = 2, C_RUNS = 4, C_SHOW = 8, C_HISTORY = 16, C_HELP = 32 };
+
+typedef struct Command {
+	const char *name;
+	int bit;
+	int min_words, max_words;   /* -1: no limit */
+	const char *usage;
+	const char *help;
+} Command;
+
+static const Command commands[] = {
+	{ "run", C_RUN, 1, -1, "run SCRIPT [ARG...]",
+	  "Run a pipeline. Manual steps ask for an answer (--answer, --answers,\n"
+	  "the terminal, or standard input lines when there is no terminal);\n"
+	  "every step is recorded. `understudy SCRIPT` is the same. Options may\n"
+	  "stand anywhere; after -- every word goes to the script as arg[N].\n" },
+	{ "check", C_CHECK, 1, -1, "check SCRIPT...",
+	  "Compile the scripts without running them; a syntax error is printed as\n"
+	  "file:line: message and the exit status is 2.\n" },
+	{ "runs", C_RUNS, 0, 1, "runs [PIPELINE]",
+	  "List the recorded runs, newest first, of one pipeline or of all.\n" },
+	{ "show", C_SHOW, 1, 1, "show RUN",
+	  "Show one run step by step: kind, how it was answered, status, value, time.\n" },
+	{ "history", C_HISTORY, 1, 2, "history PIPELINE [STEP]",
+	  "Every recorded execution of a pipeline's steps, or of one step.\n" },
+	{ "help", C_HELP, 0, 1, "help [COMMAND]",
+	  "Show the general help, or a command's.\n" },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
+typedef struct OptDef {
+	const char *name;
+	int takes_value;
+	int commands;
+	const char *help;
+} OptDef;
+
+static const OptDef optdefs[] = {
+	{ "db", 1, C_RUN | C_RUNS | C_SHOW | C_HISTORY,
+	  "--db PATH              the history (else $UNDERSTUDY_DB, else\n"
+	  "                         $XDG_STATE_HOME/understudy/history.db)" },
+	{ "answer", 1, C_RUN, "--answer STEP=VALUE    answer a manual step without asking (repeatable)" },
+	{ "answers", 1, C_RUN, "--answers FILE         answers from a JSON object {\"step\": answer}" },
+	{ "operator", 1, C_RUN, "--operator NAME        who does the manual steps (default $USER)" },
+	{ "name", 1, C_RUN, "--name NAME            the pipeline's name (default: script name without .lua)" },
+	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY, "--json                 JSON output" },
+	{ "help", 0, ~0, "-h, --help             help" },
+	{ "version", 0, ~0, "--version              print the version" },
+	{ NULL, 0, 0, NULL },
+};
+
+static const char exit_help[] =
+	"Exit status: 0 ok; 1 the pipeline failed; 2 usage error, or the script does\n"
+	"not compile; 3 the history database is unusable; 130 interrupted.\n";
+
+static void print_usage(FILE *f)
+{
+	fputs("usage: understudy COMMAND [ARG...] [OPTION...]\n\n"
+	      "Run Lua pipelines whose steps are done by people (manual) or by code\n"
+	      "(auto), and keep every execution in a history.\n\nCommands:\n", f);
+	for (const Command *c = commands; c->name; c++)
+		fprintf(f, "  %s\n", c->usage);
+	fputs("\nOptions (anywhere on the line; after -- every word goes to the script):\n", f);
+	for (const OptDef *d = optdefs; d->name; d++)
+		fprintf(f, "  %s\n", d->help);
+	fputs("\n", f);
+	fputs(exit_help, f);
+	fputs("`understudy help COMMAND` tells more about a command.\n", f);
+}
+
+static void print_command_help(const Command *c)
+{
+	printf("usage: understudy %s [OPTION...]\n\n%s", c->usage, c->help);
+	int first = 1;
+	for (const OptDef *d = optdefs; d->name; d++) {
+		if (!(d->commands & c->bit) || d->commands == ~0)
+			continue;
+		if (first)
+			fputs("\nOptions:\n", stdout);
+		first = 0;
+		printf("  %s\n", d->help);
+	}
+	if (c->bit & C_RUN)
+		printf("\n%s", exit_help);
+}
+
+static const Command *command_find(const char *name)
+{
+	for (const Command *c = commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* A usage error: one line saying what, a pointer to help, exit 2. */
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+	fputs("understudy: ", stderr);
+	fprintf(stderr, fmt, a, b);
+	fputs("\nTry 'understudy --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/*
+ * Parse argv GNU style into o: options anywhere, -- ends them. Returns -1
+ * when the command line is fine, else the exit code to leave with.
+ */
+static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
+                         const char **words, const char **answers)
+{
+	int dashdash = 0, help = 0, version = 0;
+	int nwords = 0;
+	const char *seen[16];
+	int nseen = 0;
+
+	memset(o, 0, sizeof *o);
+	o->progname = argv[0];
+	o->answers = answers;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (dashdash || a[0] != '-' || a[1] == '\0') {
+			words[nwords++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			dashdash = 1;
+			continue;
+		}
+		if (strcmp(a, "-h") == 0) {
+			help = 1;
+			continue;
+		}
+		if (a[1] != '-')
+			return usage_error("unknown option %s%s", a, "");
+		const char *name = a + 2, *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		const OptDef *d;
+		for (d = optdefs; d->name; d++)
+			if (strlen(d->name) == len && strncmp(d->name, name, len) == 0)
+				break;
+		if (!d->name)
+			return usage_error("unknown option %s%s", a,
+			                   nwords ? " (to pass it to the script, put it after --)" : "");
+		const char *value = NULL;
+		if (d->takes_value) {
+			if (eq)
+				value = eq + 1;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else
+				return usage_error("option --%s needs a value%s", d->name, "");
+		} else if (eq) {
+			return usage_error("option --%s takes no value%s", d->name, "");
+		}
+		if (nseen < 16)
+			seen[nseen++] = d->name;
+		if (strcmp(d->name, "db") == 0) o->db = value;
+		else if (strcmp(d->name, "answer") == 0) answers[o->nanswers++] = value;
+		else if (strcmp(d->name, "answers") == 0) o->answers_file = value;
+		else if (strcmp(d->name, "operator") == 0) o->operator = value;
+		else if (strcmp(d->name, "name") == 0) o->name = value;
+		else if (strcmp(d->name, "json") == 0) o->json = 1;
+		else if (strcmp(d->name, "help") == 0) help = 1;
+		else if (strcmp(d->name, "version") == 0) version = 1;
+	}
+	if (version) {
+		printf("understudy %s (%s, SQLite and libcurl linked)\n", VERSION, LUA_RELEASE);
+		return EXIT_OK;
+	}
+	if (nwords == 0) {
+		print_usage(help ? stdout : stderr);
+		return help ? EXIT_OK : EXIT_USAGE;
+	}
+	*cmd = command_find(words[0]);
+	if (*cmd) {
+		words++, nwords--;
+	} else {
+		struct stat st;
+		if (stat(words[0], &st) != 0)
+			return usage_error("unknown command '%s'%s", words[0],
+			                   strchr(words[0], '.') ? " (no such script either)" : "");
+		*cmd = command_find("run");
+	}
+	if (help || (*cmd)->bit == C_HELP) {
+		const Command *about = *cmd;
+		if ((*cmd)->bit == C_HELP && nwords) {
+			about = command_find(words[0]);
+			if (!about)
+				return usage_error("no command '%s'%s", words[0], "");
+		}
+		if (about->bit == C_HELP && !nwords) {
+			print_usage(stdout);
+			return EXIT_OK;
+		}
+		print_command_help(about);
+		return EXIT_OK;
+	}
+	for (int i = 0; i < nseen; i++)
+		for (const OptDef *d = optdefs; d->name; d++)
+			if (strcmp(d->name, seen[i]) == 0 && !(d->commands & (*cmd)->bit))
+				return usage_error("option --%s does not apply to '%s'", d->name, (*cmd)->name);
+	if (nwords < (*cmd)->min_words || ((*cmd)->max_words >= 0 && nwords > (*cmd)->max_words))
+		return usage_error("usage: understudy %s%s", (*cmd)->usage, "");
+	o->command = (*cmd)->name;
+	o->words = words;
+	o->nwords = nwords;
+	return -1;
+}
+
+/* The real main, under protection: every error is reported. */
+static int pmain(lua_State *L)
+{
+	const Options *o = lua_touserdata(L, 1);
+	int code;
+	luaL_checkversion(L);
+	luaL_openlibs(L);
+	host_new(L, o);
+	if (strcmp(o->command, "run") == 0)
+		code = run_command(L, o);
+	else if (strcmp(o->command, "check") == 0)
+		code = check_command(L, o);
+	else
+		code = view_command(L, o);
+	lua_pushinteger(L, code);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	Options o;
+	const Command *cmd = NULL;
+	const char **words = calloc((size_t)argc + 1, sizeof *words);
+	const char **answers = calloc((size_t)argc + 1, sizeof *answers);
+	lua_State *L;
+	int code;
+	if (!words || !answers) {
+		fputs("understudy: out of memory\n", stderr);
+		return EXIT_FAILED;
+	}
+	code = options_parse(argc, argv, &o, &cmd, words, answers);
+	if (code >= 0)
+		goto done;
+	L = luaL_newstate();
+	if (!L) {
+		fputs("understudy: cannot create the Lua state: out of memory\n", stderr);
+		code = EXIT_FAILED;
+		goto done;
+	}
+	lua_pushcfunction(L, pmain);
+	lua_pushlightuserdata(L, &o);
+	if (lua_pcall(L, 1, 1, 0) == LUA_OK) {
+		code = (int)lua_tointeger(L, -1);
+	} else {
+		Host *h = host_get(L);
+		const char *msg = lua_tostring(L, -1);
+		fprintf(stderr, "understudy: %s\n", msg ? msg : "(error object is not a string)");
+		code = h && h->exit_code ? h->exit_code : EXIT_FAILED;
+	}
+	lua_close(L);
+done:
+	free(words);
+	free(answers);
+	fflush(stdout);
+	return code;
+}

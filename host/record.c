@@ -1,0 +1,591 @@
+/* record.c: the history in SQLite (WAL, busy timeout, BEGIN IMMEDIATE writes). */
+#include "record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lauxlib.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* "US" "hi" in ASCII: marks a database as an understudy history. */
+#define APPLICATION_ID 0x55536869
+#define BUSY_TIMEOUT_MS 60000
+#define FLUSH_ROWS 1000       /* pending auto steps that force a flush */
+#define FLUSH_MS 250          /* age of the oldest pending step that does */
+#define CHUNK_SIZE 65536
+
+/* Steps wait here between flushes: rows point into chunks that never move. */
+typedef struct Chunk {
+	struct Chunk *next;
+	size_t used, cap;
+	char data[];
+} Chunk;
+
+struct Record {
+	sqlite3 *db;
+	char *path;
+	Buf err;
+	sqlite3_stmt *insert_step;
+	StepRow *pending;
+	size_t npending, cappending;
+	int64_t pending_since_ms;
+	Chunk *chunks;
+};
+
+/* Migrations in order: entry i takes schema version i to i + 1. */
+static const char *const migrations[] = {
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  pipeline TEXT NOT NULL,"
+	"  script TEXT,"
+	"  script_hash TEXT,"
+	"  args TEXT,"
+	"  operator TEXT,"
+	"  host TEXT,"
+	"  pid INTEGER,"
+	"  status TEXT NOT NULL,"
+	"  error TEXT,"
+	"  resumed_from INTEGER REFERENCES runs(id),"
+	"  started_at TEXT NOT NULL,"
+	"  finished_at TEXT"
+	");"
+	"CREATE INDEX runs_pipeline ON runs(pipeline, id);"
+	"CREATE TABLE steps ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run INTEGER NOT NULL REFERENCES runs(id),"
+	"  pipeline TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  occurrence INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  how TEXT NOT NULL,"
+	"  instructions TEXT,"
+	"  inputs TEXT,"
+	"  output TEXT,"
+	"  replayable INTEGER NOT NULL DEFAULT 1,"
+	"  status TEXT NOT NULL,"
+	"  error TEXT,"
+	"  secret INTEGER NOT NULL DEFAULT 0,"
+	"  secret_hash TEXT,"
+	"  candidate_output TEXT,"
+	"  candidate_agrees INTEGER,"
+	"  replay_of INTEGER REFERENCES steps(id),"
+	"  operator TEXT,"
+	"  started_at TEXT NOT NULL,"
+	"  finished_at TEXT,"
+	"  duration_ms INTEGER,"
+	"  UNIQUE (run, seq)"
+	");"
+	"CREATE INDEX steps_pipeline_name ON steps(pipeline, name);",
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* Set the error message: what failed, with SQLite's word on it. */
+static void record_fail(Record *r, const char *what)
+{
+	buf_reset(&r->err);
+	buf_addf(&r->err, "%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
+}
+
+const char *record_error(Record *r)
+{
+	return buf_str(&r->err);
+}
+
+const char *record_path(Record *r)
+{
+	return r->path;
+}
+
+/* Format epoch milliseconds as ISO-8601 UTC: 2026-11-28T00:24:52.123Z. */
+static void iso_time(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+/* Run SQL with no result rows; 0 or -1 with the error set. */
+static int exec(Record *r, const char *sql, const char *what)
+{
+	if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		record_fail(r, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* One integer from a query with no parameters, or -1 on error. */
+static int64_t query_int(Record *r, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* mkdir -p for the folder that will hold path, new folders 0700. */
+static int make_parent(const char *path)
+{
+	char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	int rc = 0;
+	if (!dir)
+		return -1;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		for (char *p = dir + 1; *p; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+				rc = -1;
+			*p = '/';
+		}
+		if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
+			rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
+/* Bring an empty or older database to the current schema. */
+static int record_migrate(Record *r)
+{
+	if (exec(r, "BEGIN IMMEDIATE", "cannot lock the history"))
+		return -1;
+	int64_t version = query_int(r, "PRAGMA user_version");
+	int64_t app = query_int(r, "PRAGMA application_id");
+	int64_t tables = query_int(r, "SELECT count(*) FROM sqlite_master");
+	if (version < 0 || app < 0 || tables < 0) {
+		record_fail(r, "cannot read the schema");
+		goto fail;
+	}
+	if (app != APPLICATION_ID && (app != 0 || tables != 0 || version != 0)) {
+		buf_reset(&r->err);
+		buf_addf(&r->err, "%s: not an understudy history (it holds other data); left untouched", r->path);
+		goto fail;
+	}
+	if (version > RECORD_SCHEMA_VERSION) {
+		buf_reset(&r->err);
+		buf_addf(&r->err, "%s: written by a newer understudy (schema %lld; this one knows %d); left untouched",
+		         r->path, (long long)version, RECORD_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (int v = (int)version; v < NMIGRATIONS; v++)
+		if (exec(r, migrations[v], "cannot create the schema"))
+			goto fail;
+	if (version < RECORD_SCHEMA_VERSION) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d",
+		         APPLICATION_ID, RECORD_SCHEMA_VERSION);
+		if (exec(r, sql, "cannot set the schema version"))
+			goto fail;
+	}
+	if (exec(r, "COMMIT", "cannot write the history"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static const char insert_step_sql[] =
+	"INSERT INTO steps (run, pipeline, seq, name, occurrence, kind, how, instructions,"
+	" inputs, output, replayable, status, error, secret, secret_hash, candidate_output,"
+	" candidate_agrees, replay_of, operator, started_at, finished_at, duration_ms)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+Record *record_open(const char *path, int create, Buf *err)
+{
+	Record *r = calloc(1, sizeof *r);
+	struct stat st;
+	if (!r || !(r->path = strdup(path))) {
+		free(r);
+		buf_adds(err, "out of memory");
+		return NULL;
+	}
+	if (stat(path, &st) != 0) {
+		int fd;
+		if (!create) {
+			buf_addf(err, "%s: no history here yet", path);
+			goto fail;
+		}
+		if (make_parent(path) != 0 ||
+		    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+			buf_addf(err, "%s: cannot create: %s", path, strerror(errno));
+			goto fail;
+		}
+		close(fd);
+	} else if (!S_ISREG(st.st_mode)) {
+		buf_addf(err, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		buf_addf(err, "%s: cannot open: %s", path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(r->db, 1);
+	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
+	if (query_int(r, "PRAGMA application_id") < 0) {
+		buf_addf(err, "%s: not a usable SQLite database (%s); left untouched", path, sqlite3_errmsg(r->db));
+		goto fail;
+	}
+	if (record_migrate(r))
+		goto fail_record;
+	if (exec(r, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL", "cannot set up the journal"))
+		goto fail_record;
+	if (sqlite3_prepare_v3(r->db, insert_step_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->insert_step, NULL) != SQLITE_OK) {
+		record_fail(r, "cannot prepare");
+		goto fail_record;
+	}
+	return r;
+fail_record:
+	buf_adds(err, buf_str(&r->err));
+fail:
+	record_close(r);
+	return NULL;
+}
+
+/* Forget the pending rows; keep one ordinary chunk for the next ones. */
+static void pending_clear(Record *r)
+{
+	Chunk *c, *next, *keep = NULL;
+	for (c = r->chunks; c; c = next) {
+		next = c->next;
+		if (!keep && c->cap == CHUNK_SIZE) {
+			keep = c;
+			keep->next = NULL;
+			keep->used = 0;
+		} else {
+			free(c);
+		}
+	}
+	r->chunks = keep;
+	r->npending = 0;
+}
+
+void record_close(Record *r)
+{
+	if (!r)
+		return;
+	if (r->db && r->npending)
+		record_flush(r);
+	pending_clear(r);
+	free(r->chunks);
+	free(r->pending);
+	sqlite3_finalize(r->insert_step);
+	sqlite3_close_v2(r->db);
+	buf_free(&r->err);
+	free(r->path);
+	free(r);
+}
+
+int64_t record_run_begin(Record *r, const RunInfo *run)
+{
+	static const char sql[] =
+		"INSERT INTO runs (pipeline, script, script_hash, args, operator, host, pid,"
+		" status, resumed_from, started_at) VALUES (?,?,?,?,?,?,?,'running',?,?)";
+	sqlite3_stmt *st;
+	char when[32];
+	int64_t id = 0;
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		record_fail(r, "cannot record the run");
+		return 0;
+	}
+	iso_time(run->started_ms, when);
+	sqlite3_bind_text(st, 1, run->pipeline, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, run->script, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, run->script_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, run->args, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, run->operator, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, run->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, run->pid);
+	if (run->resumed_from)
+		sqlite3_bind_int64(st, 8, run->resumed_from);
+	sqlite3_bind_text(st, 9, when, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		id = sqlite3_last_insert_rowid(r->db);
+	else
+		record_fail(r, "cannot record the run");
+	sqlite3_finalize(st);
+	return id;
+}
+
+int record_run_finish(Record *r, int64_t run, const char *status, const char *error)
+{
+	static const char sql[] =
+		"UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?";
+	sqlite3_stmt *st;
+	char when[32];
+	struct timespec ts;
+	int rc = record_flush(r);
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		record_fail(r, "cannot finish the run");
+		return -1;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	iso_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, when);
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, when, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, run);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		record_fail(r, "cannot finish the run");
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Copy s into the pending rows' storage; NULL stays NULL. */
+static const char *pending_strdup(Record *r, const char *s)
+{
+	Chunk *c = r->chunks;
+	size_t n;
+	char *p;
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > CHUNK_SIZE ? n : CHUNK_SIZE;
+		if (!(c = malloc(sizeof *c + cap))) {
+			fputs("understudy: out of memory\n", stderr);
+			abort();
+		}
+		c->used = 0;
+		c->cap = cap;
+		c->next = r->chunks;
+		r->chunks = c;
+	}
+	p = c->data + c->used;
+	memcpy(p, s, n);
+	c->used += n;
+	return p;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int record_step_add(Record *r, const StepRow *row)
+{
+	StepRow *p;
+	if (r->npending == r->cappending) {
+		size_t cap = r->cappending ? 2 * r->cappending : 64;
+		StepRow *grown = realloc(r->pending, cap * sizeof *grown);
+		if (!grown) {
+			buf_reset(&r->err);
+			buf_adds(&r->err, "out of memory");
+			return -1;
+		}
+		r->pending = grown;
+		r->cappending = cap;
+	}
+	if (r->npending == 0)
+		r->pending_since_ms = now_ms();
+	p = &r->pending[r->npending];
+	*p = *row;
+	p->pipeline = pending_strdup(r, row->pipeline);
+	p->name = pending_strdup(r, row->name);
+	p->instructions = pending_strdup(r, row->instructions);
+	p->inputs = pending_strdup(r, row->inputs);
+	p->output = pending_strdup(r, row->output);
+	p->error = pending_strdup(r, row->error);
+	p->secret_hash = pending_strdup(r, row->secret_hash);
+	p->candidate_output = pending_strdup(r, row->candidate_output);
+	p->operator = pending_strdup(r, row->operator);
+	r->npending++;
+	if (r->npending >= FLUSH_ROWS || now_ms() - r->pending_since_ms >= FLUSH_MS)
+		return record_flush(r);
+	return 0;
+}
+
+/* Bind text or NULL. */
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Insert one step row with the kept statement. */
+static int insert_step(Record *r, const StepRow *s)
+{
+	sqlite3_stmt *st = r->insert_step;
+	char started[32], finished[32];
+	int rc;
+	iso_time(s->started_ms, started);
+	iso_time(s->finished_ms, finished);
+	sqlite3_bind_int64(st, 1, s->run);
+	bind_text(st, 2, s->pipeline);
+	sqlite3_bind_int(st, 3, s->seq);
+	bind_text(st, 4, s->name);
+	sqlite3_bind_int(st, 5, s->occurrence);
+	bind_text(st, 6, s->kind);
+	bind_text(st, 7, s->how);
+	bind_text(st, 8, s->instructions);
+	bind_text(st, 9, s->inputs);
+	bind_text(st, 10, s->output);
+	sqlite3_bind_int(st, 11, s->replayable);
+	bind_text(st, 12, s->status);
+	bind_text(st, 13, s->error);
+	sqlite3_bind_int(st, 14, s->secret);
+	bind_text(st, 15, s->secret_hash);
+	bind_text(st, 16, s->candidate_output);
+	if (s->candidate_agrees >= 0)
+		sqlite3_bind_int(st, 17, s->candidate_agrees);
+	else
+		sqlite3_bind_null(st, 17);
+	if (s->replay_of)
+		sqlite3_bind_int64(st, 18, s->replay_of);
+	else
+		sqlite3_bind_null(st, 18);
+	bind_text(st, 19, s->operator);
+	sqlite3_bind_text(st, 20, started, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 21, finished, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 22, s->duration_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		record_fail(r, "cannot record a step");
+		return -1;
+	}
+	return 0;
+}
+
+int record_flush(Record *r)
+{
+	size_t i;
+	if (r->npending == 0)
+		return 0;
+	if (exec(r, "BEGIN IMMEDIATE", "cannot lock the history"))
+		return -1;
+	for (i = 0; i < r->npending; i++)
+		if (insert_step(r, &r->pending[i]))
+			goto fail;
+	if (exec(r, "COMMIT", "cannot commit to the history"))
+		goto fail;
+	pending_clear(r);
+	return 0;
+fail:
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* Push each row of st as a table keyed by column name ([-0, +1]). */
+static int push_rows(Record *r, lua_State *L, sqlite3_stmt *st, const char *what)
+{
+	int rc, n = 0, cols = sqlite3_column_count(st);
+	lua_newtable(L);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		lua_createtable(L, 0, cols);
+		for (int i = 0; i < cols; i++) {
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_INTEGER:
+				lua_pushinteger(L, sqlite3_column_int64(st, i));
+				break;
+			case SQLITE_FLOAT:
+				lua_pushnumber(L, sqlite3_column_double(st, i));
+				break;
+			case SQLITE_NULL:
+				continue;
+			default:
+				lua_pushlstring(L, (const char *)sqlite3_column_text(st, i),
+				                (size_t)sqlite3_column_bytes(st, i));
+			}
+			lua_setfield(L, -2, sqlite3_column_name(st, i));
+		}
+		lua_rawseti(L, -2, ++n);
+	}
+	if (rc != SQLITE_DONE) {
+		record_fail(r, what);
+		lua_pop(L, 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* Prepare a query, bind text parameters (NULLs allowed), push its rows. */
+static int query(Record *r, lua_State *L, const char *sql, const char *what,
+                 int nparams, const char *const *params)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		record_fail(r, what);
+		return -1;
+	}
+	for (int i = 0; i < nparams; i++)
+		bind_text(st, i + 1, params[i]);
+	rc = push_rows(r, L, st, what);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+#define RUN_COLUMNS \
+	"r.id, r.pipeline, r.script, r.script_hash, r.args, r.operator, r.host, r.pid," \
+	" r.status, r.error, r.resumed_from, r.started_at, r.finished_at," \
+	" (SELECT count(*) FROM steps s WHERE s.run = r.id) AS steps"
+
+int record_query_runs(Record *r, lua_State *L, const char *pipeline)
+{
+	static const char sql[] =
+		"SELECT " RUN_COLUMNS " FROM runs r"
+		" WHERE ?1 IS NULL OR r.pipeline = ?1 ORDER BY r.id DESC";
+	return query(r, L, sql, "cannot list runs", 1, &pipeline);
+}
+
+#define STEP_COLUMNS \
+	"s.id, s.run, s.pipeline, s.seq, s.name, s.occurrence, s.kind, s.how, s.instructions," \
+	" s.inputs, s.output, s.replayable, s.status, s.error, s.secret, s.candidate_output," \
+	" s.candidate_agrees, s.replay_of, s.operator, s.started_at, s.finished_at, s.duration_ms"
+
+int record_query_run(Record *r, lua_State *L, int64_t id)
+{
+	static const char run_sql[] = "SELECT " RUN_COLUMNS " FROM runs r WHERE r.id = ?1";
+	static const char steps_sql[] =
+		"SELECT " STEP_COLUMNS " FROM steps s WHERE s.run = ?1 ORDER BY s.seq";
+	char idtext[24];
+	const char *param = idtext;
+	snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+	if (query(r, L, run_sql, "cannot read the run", 1, &param))
+		return -1;
+	if (lua_rawgeti(L, -1, 1) == LUA_TNIL) {
+		lua_remove(L, -2);
+		return 0;
+	}
+	lua_remove(L, -2);
+	if (query(r, L, steps_sql, "cannot read the run's steps", 1, &param)) {
+		lua_pop(L, 1);
+		return -1;
+	}
+	lua_setfield(L, -2, "steps");
+	return 0;
+}
+
+int record_query_history(Record *r, lua_State *L, const char *pipeline, const char *step)
+{
+	static const char sql[] =
+		"SELECT " STEP_COLUMNS " FROM steps s"
+		" WHERE s.pipeline = ?1 AND (?2 IS NULL OR s.name = ?2) ORDER BY s.run, s.seq";
+	const char *params[2] = { pipeline, step };
+	return query(r, L, sql, "cannot read the history", 2, params);
+}

@@ -1,0 +1,90 @@
+/*
+ * record.h: the history. Everything that touches SQL is behind this
+ * interface, so that a second backend can stand in for SQLite.
+ */
+#ifndef UNDERSTUDY_RECORD_H
+#define UNDERSTUDY_RECORD_H
+
+#include <lua.h>
+#include <stdint.h>
+#include "buf.h"
+
+typedef struct Record Record;
+
+#define RECORD_SCHEMA_VERSION 1
+
+typedef struct RunInfo {
+	const char *pipeline;
+	const char *script;        /* path as given */
+	const char *script_hash;   /* SHA-256 hex of the script text */
+	const char *args;          /* JSON array of the script's arguments */
+	const char *operator;
+	const char *host;
+	long pid;
+	int64_t resumed_from;      /* 0: none */
+	int64_t started_ms;        /* Unix epoch, milliseconds */
+} RunInfo;
+
+typedef struct StepRow {
+	int64_t run;
+	const char *pipeline;
+	int seq;
+	const char *name;
+	int occurrence;
+	const char *kind;          /* manual | auto */
+	const char *how;           /* prompt|flag|stdin|candidate|replay|default|run */
+	const char *instructions;
+	const char *inputs;        /* canonical JSON, or NULL */
+	const char *output;        /* canonical JSON, or NULL (secret, failed) */
+	int replayable;            /* 0: output is only a description */
+	const char *status;        /* ok | failed | interrupted */
+	const char *error;
+	int secret;
+	const char *secret_hash;   /* keyed hash of a secret answer, or NULL */
+	const char *candidate_output;
+	int candidate_agrees;      /* 1, 0, or -1 for none */
+	int64_t replay_of;         /* steps.id of the replayed step, 0: none */
+	const char *operator;
+	int64_t started_ms;
+	int64_t finished_ms;
+	int64_t duration_ms;
+} StepRow;
+
+/*
+ * Open the history at path and check that it is usable: ours (or empty),
+ * not from a newer version, writable. With create, a missing file (and its
+ * folder) is made, 0600 and 0700. Returns NULL with a message in err.
+ */
+Record *record_open(const char *path, int create, Buf *err);
+void record_close(Record *r);
+const char *record_path(Record *r);
+
+/* Insert a run with status running, committed. Returns its id, 0 on error. */
+int64_t record_run_begin(Record *r, const RunInfo *run);
+
+/* Flush pending steps and set the run's final status. 0 or -1. */
+int record_run_finish(Record *r, int64_t run, const char *status, const char *error);
+
+/*
+ * Add one step. The row is copied; it reaches the database at the next
+ * flush, which happens by itself when enough rows or time have gathered.
+ * 0 or -1.
+ */
+int record_step_add(Record *r, const StepRow *row);
+
+/* Commit every pending step durably (synchronous). 0 or -1. */
+int record_flush(Record *r);
+
+/* The last error, with SQLite's message. */
+const char *record_error(Record *r);
+
+/*
+ * Queries: each pushes its result ([-0, +1]) as Lua tables keyed by column
+ * name (NULL columns absent) and returns 0, or returns -1 with nothing
+ * pushed.
+ */
+int record_query_runs(Record *r, lua_State *L, const char *pipeline);
+int record_query_run(Record *r, lua_State *L, int64_t id);          /* nil when absent */
+int record_query_history(Record *r, lua_State *L, const char *pipeline, const char *step);
+
+#endif

@@ -1,0 +1,332 @@
+/* run.c: the commands: run a pipeline, check a script, view the record. */
+#include "host.h"
+#include "codec.h"
+#include "sha256.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ANSWERS "understudy.answers"
+#define ANSWERS_USED "understudy.answers_used"
+
+/*
+ * Read the script and compile it; pushes the chunk ([-0, +1]) and returns
+ * 0, or prints why and returns EXIT_USAGE with nothing pushed. The text's
+ * SHA-256 goes to hash when it is not NULL.
+ */
+static int script_load(lua_State *L, const char *path, char hash[65])
+{
+	FILE *f = fopen(path, "rb");
+	Buf text = { 0 };
+	char chunk[4096];
+	size_t n, skip = 0;
+	int rc;
+	if (!f) {
+		fprintf(stderr, "understudy: cannot read %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&text, chunk, n);
+	if (ferror(f)) {
+		fprintf(stderr, "understudy: cannot read %s: %s\n", path, strerror(errno));
+		fclose(f);
+		buf_free(&text);
+		return EXIT_USAGE;
+	}
+	fclose(f);
+	if (hash)
+		sha256_hex(buf_str(&text), text.len, hash);
+	/* A first line starting with # (#!/usr/bin/env understudy) is skipped, as lua does. */
+	if (text.len && text.data[0] == '#')
+		while (skip < text.len && text.data[skip] != '\n')
+			skip++;
+	lua_pushfstring(L, "@%s", path);
+	rc = luaL_loadbufferx(L, buf_str(&text) + skip, text.len - skip, lua_tostring(L, -1), "t");
+	lua_remove(L, -2);
+	buf_free(&text);
+	if (rc != LUA_OK) {
+		fprintf(stderr, "understudy: %s\n", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int check_command(lua_State *L, const Options *opt)
+{
+	int code = 0;
+	for (int i = 0; i < opt->nwords; i++) {
+		if (script_load(L, opt->words[i], NULL))
+			code = EXIT_USAGE;
+		else
+			lua_pop(L, 1);
+	}
+	return code;
+}
+
+/* Fill the answers table from --answers FILE, then --answer STEP=VALUE. */
+static void answers_load(lua_State *L, const Options *opt)
+{
+	lua_newtable(L);
+	if (opt->answers_file) {
+		FILE *f = fopen(opt->answers_file, "rb");
+		Buf text = { 0 }, err = { 0 };
+		char chunk[4096];
+		size_t n;
+		int rc;
+		if (!f)
+			host_fail(L, EXIT_USAGE, "--answers %s: %s", opt->answers_file, strerror(errno));
+		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+			buf_add(&text, chunk, n);
+		fclose(f);
+		rc = codec_decode(L, buf_str(&text), text.len, &err);
+		buf_free(&text);
+		if (rc) {
+			lua_pushfstring(L, "--answers %s: not JSON: %s", opt->answers_file, buf_str(&err));
+			buf_free(&err);
+			host_fail(L, EXIT_USAGE, "%s", lua_tostring(L, -1));
+		}
+		buf_free(&err);
+		if (!lua_istable(L, -1) || lua_rawlen(L, -1) > 0)
+			host_fail(L, EXIT_USAGE, "--answers %s: expected a JSON object {\"step\": answer}", opt->answers_file);
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			lua_pushvalue(L, -2);
+			lua_insert(L, -2);
+			lua_settable(L, -5);
+		}
+		lua_pop(L, 1);
+	}
+	for (int i = 0; i < opt->nanswers; i++) {
+		const char *a = opt->answers[i], *eq = strchr(a, '=');
+		if (!eq || eq == a)
+			host_fail(L, EXIT_USAGE, "--answer %s: expected STEP=VALUE", a);
+		lua_pushlstring(L, a, (size_t)(eq - a));
+		lua_pushstring(L, eq + 1);
+		lua_settable(L, -3);
+	}
+	lua_setfield(L, LUA_REGISTRYINDEX, ANSWERS);
+}
+
+/* Warn about --answer/--answers entries that no step asked for. */
+static void answers_warn_unused(lua_State *L)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS);
+	lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS_USED);
+	lua_pushnil(L);
+	while (lua_next(L, -3)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			lua_pushvalue(L, -1);
+			if (lua_rawget(L, -3) == LUA_TNIL)
+				fprintf(stderr, "understudy: warning: no step \"%s\" asked for the answer given\n",
+				        lua_tostring(L, -2));
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 2);
+}
+
+/* The pipeline name: --name, else the script's file name without .lua. */
+static const char *pipeline_name(lua_State *L, const Options *opt, const char *script)
+{
+	const char *base = strrchr(script, '/');
+	size_t n;
+	if (opt->name)
+		return lua_pushstring(L, opt->name);
+	base = base ? base + 1 : script;
+	n = strlen(base);
+	if (n > 4 && strcmp(base + n - 4, ".lua") == 0)
+		n -= 4;
+	return lua_pushlstring(L, base, n);
+}
+
+/* The operator: --operator, else $USER, else the account name. */
+static const char *operator_name(lua_State *L, const Options *opt)
+{
+	const char *user = getenv("USER");
+	struct passwd *pw;
+	if (opt->operator)
+		return lua_pushstring(L, opt->operator);
+	if (user && *user)
+		return lua_pushstring(L, user);
+	pw = getpwuid(getuid());
+	return lua_pushstring(L, pw ? pw->pw_name : "unknown");
+}
+
+/* Set the global arg as lua.c lays it out; push the script's arguments. */
+static int script_args(lua_State *L, const Options *opt)
+{
+	int nargs = opt->nwords - 1;
+	lua_createtable(L, nargs, 2);
+	lua_pushstring(L, opt->progname);
+	lua_rawseti(L, -2, -1);
+	for (int i = 0; i < opt->nwords; i++) {
+		lua_pushstring(L, opt->words[i]);
+		lua_rawseti(L, -2, i);
+	}
+	lua_setglobal(L, "arg");
+	luaL_checkstack(L, nargs, "too many arguments to the script");
+	for (int i = 1; i < opt->nwords; i++)
+		lua_pushstring(L, opt->words[i]);
+	return nargs;
+}
+
+/* The arguments as a JSON array, for the record ([-0, +1]). */
+static const char *args_json(lua_State *L, const Options *opt)
+{
+	Buf b = { 0 }, why = { 0 };
+	lua_createtable(L, opt->nwords - 1, 0);
+	for (int i = 1; i < opt->nwords; i++) {
+		lua_pushstring(L, opt->words[i]);
+		lua_rawseti(L, -2, i);
+	}
+	if (opt->nwords == 1) {
+		codec_push_array_mt(L);
+		lua_setmetatable(L, -2);
+	}
+	if (codec_encode(L, -1, &b, &why) != 0) {
+		buf_reset(&b);
+		buf_adds(&b, "null");   /* an argument that is not UTF-8 */
+	}
+	lua_pop(L, 1);
+	lua_pushstring(L, buf_str(&b));
+	buf_free(&b);
+	buf_free(&why);
+	return lua_tostring(L, -1);
+}
+
+/* Open the record, or fail with code 3 ([-0, +1]: the path). */
+static Record *history_open(lua_State *L, Host *h, int create)
+{
+	Buf err = { 0 };
+	const char *path = host_db_path(L, h->opt);
+	h->rec = record_open(path, create, &err);
+	if (!h->rec) {
+		lua_pushfstring(L, "history unusable: %s", buf_str(&err));
+		buf_free(&err);
+		host_fail(L, EXIT_HISTORY, "%s", lua_tostring(L, -1));
+	}
+	buf_free(&err);
+	return h->rec;
+}
+
+int run_command(lua_State *L, const Options *opt)
+{
+	Host *h = host_get(L);
+	const char *script = opt->words[0];
+	char hash[65], hostname[256] = "";
+	RunInfo info;
+	int chunk, nargs, status, code;
+	const char *status_word, *error = NULL;
+
+	if ((code = script_load(L, script, hash)) != 0)
+		return code;
+	chunk = lua_gettop(L);
+	answers_load(L, opt);
+	history_open(L, h, 1);
+
+	h->pipeline = pipeline_name(L, opt, script);
+	h->operator = operator_name(L, opt);
+	h->tty = isatty(STDIN_FILENO);
+	luaL_requiref(L, "json", luaopen_json, 1);
+	lua_pop(L, 1);
+	step_open(L);
+	if (host_load_embedded(L, "lua/prelude.lua") != LUA_OK)
+		return lua_error(L);
+	lua_pushstring(L, script);
+	lua_call(L, 1, 0);
+
+	gethostname(hostname, sizeof hostname - 1);
+	memset(&info, 0, sizeof info);
+	info.pipeline = h->pipeline;
+	info.script = script;
+	info.script_hash = hash;
+	info.args = args_json(L, opt);
+	info.operator = h->operator;
+	info.host = hostname;
+	info.pid = (long)getpid();
+	info.started_ms = host_wall_ms();
+	h->run = record_run_begin(h->rec, &info);
+	if (!h->run)
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+
+	host_signals_install(L);
+	lua_pushvalue(L, chunk);
+	nargs = script_args(L, opt);
+	status = host_pcall(L, nargs, 0);
+
+	if (status == LUA_OK && !host_interrupted) {
+		status_word = "ok";
+		code = EXIT_OK;
+	} else {
+		const char *msg = status == LUA_OK ? "interrupted" : lua_tostring(L, -1);
+		code = h->exit_code ? h->exit_code : EXIT_FAILED;
+		if (host_interrupted)
+			code = EXIT_INTERRUPTED;
+		status_word = code == EXIT_INTERRUPTED ? "interrupted" : "failed";
+		if (code == EXIT_FAILED && h->failure.len && strcmp(msg, buf_str(&h->failure)) == 0)
+			lua_pushfstring(L, "%s\n%s", msg, buf_str(&h->failure_trace));
+		else if (code == EXIT_FAILED)
+			lua_pushfstring(L, "%s\n%s", msg, buf_str(&h->traceback));
+		else
+			lua_pushstring(L, msg);
+		error = lua_tostring(L, -1);
+		fprintf(stderr, "understudy: %s\n", error);
+	}
+	answers_warn_unused(L);
+	if (record_run_finish(h->rec, h->run, status_word, error) != 0) {
+		fprintf(stderr, "understudy: history unusable: %s\n", record_error(h->rec));
+		return code ? code : EXIT_HISTORY;
+	}
+	if (code == EXIT_INTERRUPTED)
+		fprintf(stderr, "understudy: run %lld of %s interrupted\n", (long long)h->run, h->pipeline);
+	return code;
+}
+
+/* runs, show, history: query the record, format with lua/views.lua. */
+int view_command(lua_State *L, const Options *opt)
+{
+	Host *h = host_get(L);
+	const char *cmd = opt->command;
+	int rc;
+
+	luaL_requiref(L, "json", luaopen_json, 1);
+	lua_pop(L, 1);
+	history_open(L, h, 0);
+	if (host_load_embedded(L, "lua/views.lua") != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	lua_getfield(L, -1, cmd);
+
+	if (strcmp(cmd, "runs") == 0) {
+		rc = record_query_runs(h->rec, L, opt->nwords ? opt->words[0] : NULL);
+	} else if (strcmp(cmd, "show") == 0) {
+		char *end;
+		long long id = strtoll(opt->words[0], &end, 10);
+		if (*end || end == opt->words[0] || id <= 0)
+			return host_fail(L, EXIT_USAGE, "show: RUN must be a run number, not '%s'", opt->words[0]);
+		rc = record_query_run(h->rec, L, id);
+		if (rc == 0 && lua_isnil(L, -1))
+			return host_fail(L, EXIT_USAGE, "show: no run %s in %s", opt->words[0], record_path(h->rec));
+	} else {
+		const char *step = opt->nwords > 1 ? opt->words[1] : NULL;
+		rc = record_query_history(h->rec, L, opt->words[0], step);
+		if (rc == 0 && lua_rawlen(L, -1) == 0) {
+			if (step)
+				return host_fail(L, EXIT_USAGE, "history: no step \"%s\" recorded in pipeline %s", step, opt->words[0]);
+			return host_fail(L, EXIT_USAGE, "history: no pipeline %s in %s", opt->words[0], record_path(h->rec));
+		}
+	}
+	if (rc)
+		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	lua_pushboolean(L, opt->json);
+	lua_call(L, 2, 0);
+	return EXIT_OK;
+}

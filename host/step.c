@@ -1,0 +1,587 @@
+/* step.c: manual() asks a person, auto() runs code; both record what happened. */
+#include "host.h"
+#include "codec.h"
+
+#include <lauxlib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define OCCURRENCES "understudy.occurrences"
+#define ANSWERS "understudy.answers"
+#define ANSWERS_USED "understudy.answers_used"
+#define SUMMARY_MAX 60
+
+enum { T_DONE, T_STRING, T_NUMBER, T_BOOLEAN, T_CHOICE, T_JSON };
+static const char *const type_names[] = { "done", "string", "number", "boolean", "choice", "json", NULL };
+
+/* A manual step's options, as absolute stack indices (0: absent). */
+typedef struct Spec {
+	const char *name;
+	int type;
+	int def, choices, validate, inputs;
+	int nchoices;
+	int secret;
+} Spec;
+
+/* What both kinds of step share while they run. */
+typedef struct Step {
+	const char *name;
+	const char *kind;
+	int occurrence;
+	int64_t started_wall, started_mono;
+} Step;
+
+/* Raise a misuse error naming the step and where the script called it. */
+static int step_error(lua_State *L, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	luaL_where(L, 1);
+	lua_pushfstring(L, "step \"%s\": ", name);
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	lua_concat(L, 3);
+	return lua_error(L);
+}
+
+/* Raise when the options table at idx has a key not in known. */
+static void opts_check(lua_State *L, int idx, const char *name, const char *const known[])
+{
+	if (lua_isnoneornil(L, idx))
+		return;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+		int i;
+		for (i = 0; known[i] && strcmp(known[i], k) != 0; i++)
+			;
+		if (!known[i])
+			step_error(L, name, "unknown option '%s'", k);
+		lua_pop(L, 1);
+	}
+}
+
+/* Start a step: next occurrence of its name, clocks, inputs encoded. */
+static void step_begin(lua_State *L, Host *h, Step *s, int inputs)
+{
+	if (host_interrupted)
+		host_raise_interrupt(L, "interrupted before step \"%s\"", s->name);
+	lua_getfield(L, LUA_REGISTRYINDEX, OCCURRENCES);
+	lua_getfield(L, -1, s->name);
+	s->occurrence = (int)lua_tointeger(L, -1) + 1;
+	lua_pop(L, 1);
+	lua_pushinteger(L, s->occurrence);
+	lua_setfield(L, -2, s->name);
+	lua_pop(L, 1);
+	buf_reset(&h->inputs);
+	if (inputs && !lua_isnil(L, inputs) && codec_encode(L, inputs, &h->inputs, &h->why))
+		step_error(L, s->name, "inputs cannot be recorded as JSON: inputs%s", buf_str(&h->why));
+	s->started_wall = host_wall_ms();
+	s->started_mono = host_mono_ms();
+}
+
+/* Fill a row with what every step records. */
+static void step_row(Host *h, const Step *s, StepRow *row)
+{
+	memset(row, 0, sizeof *row);
+	row->run = h->run;
+	row->pipeline = h->pipeline;
+	row->seq = ++h->seq;
+	row->name = s->name;
+	row->occurrence = s->occurrence;
+	row->kind = s->kind;
+	row->inputs = h->inputs.len ? buf_str(&h->inputs) : NULL;
+	row->replayable = 1;
+	row->status = "ok";
+	row->candidate_agrees = -1;
+	row->operator = h->operator;
+	row->started_ms = s->started_wall;
+	row->finished_ms = host_wall_ms();
+	row->duration_ms = host_mono_ms() - s->started_mono;
+}
+
+/* Print the step's status line on stderr. */
+static void step_status(const StepRow *row, const char *value)
+{
+	const char *v = value ? value : "";
+	int n = (int)strlen(v);
+	char when[32];
+	if (row->duration_ms < 1000)
+		snprintf(when, sizeof when, "%lld ms", (long long)row->duration_ms);
+	else
+		snprintf(when, sizeof when, "%.1f s", (double)row->duration_ms / 1000.0);
+	fprintf(stderr, "[%s] %s %s", row->status, row->kind, row->name);
+	if (row->occurrence > 1)
+		fprintf(stderr, " #%d", row->occurrence);
+	if (value)
+		fprintf(stderr, " = %.*s%s", n > SUMMARY_MAX ? SUMMARY_MAX : n, v, n > SUMMARY_MAX ? "..." : "");
+	fprintf(stderr, " (%s, %s)\n", row->how, when);
+}
+
+/* Read the options of manual() into sp; values pushed at known slots. */
+static void spec_read(lua_State *L, Spec *sp)
+{
+	static const char *const known[] = { "type", "default", "choices", "validate", "secret", "inputs", NULL };
+	int opts = 3, base;
+	memset(sp, 0, sizeof *sp);
+	sp->name = luaL_checkstring(L, 1);
+	luaL_checkstring(L, 2);
+	opts_check(L, opts, sp->name, known);
+	lua_settop(L, opts);
+	base = opts + 1;
+	for (int i = 0; known[i]; i++) {
+		if (lua_istable(L, opts))
+			lua_getfield(L, opts, known[i]);
+		else
+			lua_pushnil(L);
+	}
+	/* Slots: base+0 type, +1 default, +2 choices, +3 validate, +4 secret, +5 inputs. */
+	sp->def = lua_isnil(L, base + 1) ? 0 : base + 1;
+	sp->choices = lua_isnil(L, base + 2) ? 0 : base + 2;
+	sp->validate = lua_isnil(L, base + 3) ? 0 : base + 3;
+	sp->secret = lua_toboolean(L, base + 4);
+	sp->inputs = lua_isnil(L, base + 5) ? 0 : base + 5;
+
+	if (sp->choices) {
+		if (!lua_istable(L, sp->choices))
+			step_error(L, sp->name, "choices must be a list of strings, not a %s", luaL_typename(L, sp->choices));
+		sp->nchoices = (int)lua_rawlen(L, sp->choices);
+		if (sp->nchoices == 0)
+			step_error(L, sp->name, "choices is empty");
+		for (int i = 1; i <= sp->nchoices; i++) {
+			if (lua_rawgeti(L, sp->choices, i) != LUA_TSTRING)
+				step_error(L, sp->name, "choices must be a list of strings, not %s", luaL_typename(L, -1));
+			lua_pop(L, 1);
+		}
+	}
+	if (sp->validate && !lua_isfunction(L, sp->validate))
+		step_error(L, sp->name, "validate must be a function, not a %s", luaL_typename(L, sp->validate));
+
+	if (!lua_isnil(L, base)) {
+		const char *t = lua_tostring(L, base);
+		int i;
+		for (i = 0; t && type_names[i] && strcmp(type_names[i], t) != 0; i++)
+			;
+		if (!t || !type_names[i])
+			step_error(L, sp->name, "unknown type '%s' (done, string, number, boolean, choice or json)",
+			           t ? t : luaL_typename(L, base));
+		sp->type = i;
+	} else if (sp->choices) {
+		sp->type = T_CHOICE;
+	} else if (sp->def) {
+		switch (lua_type(L, sp->def)) {
+		case LUA_TNUMBER: sp->type = T_NUMBER; break;
+		case LUA_TBOOLEAN: sp->type = T_BOOLEAN; break;
+		case LUA_TSTRING: sp->type = T_STRING; break;
+		default: sp->type = T_JSON;
+		}
+	} else {
+		sp->type = T_DONE;
+	}
+	if (sp->type == T_CHOICE && !sp->choices)
+		step_error(L, sp->name, "type choice needs choices");
+}
+
+/* Is the value at idx a valid answer of the spec's type? 0 or -1 with reason. */
+static int answer_check(lua_State *L, const Spec *sp, int idx, Buf *reason)
+{
+	int ok = 1;
+	buf_reset(reason);
+	switch (sp->type) {
+	case T_STRING: ok = lua_type(L, idx) == LUA_TSTRING; break;
+	case T_NUMBER: ok = lua_type(L, idx) == LUA_TNUMBER; break;
+	case T_BOOLEAN: ok = lua_type(L, idx) == LUA_TBOOLEAN; break;
+	case T_CHOICE:
+		ok = 0;
+		for (int i = 1; i <= sp->nchoices && !ok; i++) {
+			lua_rawgeti(L, sp->choices, i);
+			ok = lua_rawequal(L, -1, idx);
+			lua_pop(L, 1);
+		}
+		if (!ok) {
+			buf_adds(reason, "not one of the choices");
+			return -1;
+		}
+		break;
+	default:
+		break;
+	}
+	if (!ok) {
+		buf_addf(reason, "expected a %s, got a %s", type_names[sp->type], luaL_typename(L, idx));
+		return -1;
+	}
+	return 0;
+}
+
+/* Copy s[0..n) without surrounding white space into out. */
+static void trim(const char *s, size_t n, Buf *out)
+{
+	while (n && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	buf_reset(out);
+	buf_add(out, s, n);
+}
+
+/*
+ * Turn answer text into a value of the spec's type and push it; -1 with
+ * a reason when the text is not such an answer.
+ */
+static int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text, size_t n, Buf *reason)
+{
+	Buf *t = &h->why;
+	buf_reset(reason);
+	trim(text, n, t);
+	if (sp->type == T_DONE) {
+		lua_pushboolean(L, 1);
+		return 0;
+	}
+	if (t->len == 0) {
+		if (sp->def) {
+			lua_pushvalue(L, sp->def);
+			return 0;
+		}
+		if (sp->type == T_STRING && n > 0) {
+			lua_pushlstring(L, text, n);
+			return 0;
+		}
+		buf_adds(reason, "an answer is required");
+		return -1;
+	}
+	switch (sp->type) {
+	case T_STRING:
+		lua_pushlstring(L, text, n);
+		return 0;
+	case T_NUMBER:
+		if (lua_stringtonumber(L, buf_str(t)) == t->len + 1)
+			return 0;
+		buf_addf(reason, "not a number: \"%s\"", buf_str(t));
+		return -1;
+	case T_BOOLEAN: {
+		static const char *const yes[] = { "y", "yes", "true", "1", NULL };
+		static const char *const no[] = { "n", "no", "false", "0", NULL };
+		for (int i = 0; yes[i]; i++)
+			if (strcasecmp(buf_str(t), yes[i]) == 0 || strcasecmp(buf_str(t), no[i]) == 0) {
+				lua_pushboolean(L, strcasecmp(buf_str(t), yes[i]) == 0);
+				return 0;
+			}
+		buf_addf(reason, "answer y or n, not \"%s\"", buf_str(t));
+		return -1;
+	}
+	case T_CHOICE: {
+		char *end;
+		long k = strtol(buf_str(t), &end, 10);
+		for (int i = 1; i <= sp->nchoices; i++) {
+			lua_rawgeti(L, sp->choices, i);
+			if (strcmp(lua_tostring(L, -1), buf_str(t)) == 0)
+				return 0;
+			lua_pop(L, 1);
+		}
+		if (*end == '\0' && k >= 1 && k <= sp->nchoices) {
+			lua_rawgeti(L, sp->choices, (lua_Integer)k);
+			return 0;
+		}
+		buf_addf(reason, "not one of the choices (a name, or 1 to %d): \"%s\"", sp->nchoices, buf_str(t));
+		return -1;
+	}
+	case T_JSON:
+		if (codec_decode(L, buf_str(t), t->len, &h->line) == 0)
+			return 0;
+		buf_addf(reason, "not JSON: %s", buf_str(&h->line));
+		return -1;
+	}
+	return -1;
+}
+
+/* Run validate(value) for the value on top; 0, or -1 with its reason. */
+static int answer_validate(lua_State *L, const Spec *sp, Buf *reason)
+{
+	int ok;
+	if (!sp->validate)
+		return 0;
+	lua_pushvalue(L, sp->validate);
+	lua_pushvalue(L, -2);
+	lua_call(L, 1, 2);
+	ok = lua_toboolean(L, -2);
+	buf_reset(reason);
+	if (!ok)
+		buf_adds(reason, lua_isstring(L, -1) ? lua_tostring(L, -1) : "rejected by validate");
+	lua_pop(L, 2);
+	return ok ? 0 : -1;
+}
+
+/* Write the prompt for a manual step into b. */
+static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, Buf *b)
+{
+	const char *instructions = lua_tostring(L, 2);
+	buf_reset(b);
+	buf_addf(b, "\n== manual step: %s", sp->name);
+	if (occurrence > 1)
+		buf_addf(b, " #%d", occurrence);
+	buf_adds(b, " ==\n");
+	if (*instructions) {
+		buf_adds(b, instructions);
+		if (instructions[strlen(instructions) - 1] != '\n')
+			buf_addc(b, '\n');
+	}
+	if (h->inputs.len)
+		buf_addf(b, "  inputs: %s\n", buf_str(&h->inputs));
+	for (int i = 1; i <= sp->nchoices; i++) {
+		lua_rawgeti(L, sp->choices, i);
+		buf_addf(b, "  %d) %s\n", i, lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	buf_adds(b, sp->name);
+	switch (sp->type) {
+	case T_DONE: buf_adds(b, " [Enter when done]"); break;
+	case T_NUMBER: buf_adds(b, " [number]"); break;
+	case T_BOOLEAN: buf_adds(b, " [y/n]"); break;
+	case T_CHOICE: buf_addf(b, " [1-%d]", sp->nchoices); break;
+	case T_JSON: buf_adds(b, " [JSON]"); break;
+	default: break;
+	}
+	if (sp->def && sp->type != T_DONE) {
+		size_t mark = b->len;
+		buf_adds(b, " (default ");
+		if (lua_type(L, sp->def) == LUA_TSTRING)
+			buf_adds(b, lua_tostring(L, sp->def));
+		else if (codec_encode(L, sp->def, b, &h->why)) {
+			b->len = mark;
+			buf_adds(b, " (default ?");
+		}
+		buf_addc(b, ')');
+	}
+	if (sp->secret)
+		buf_adds(b, " (hidden)");
+	buf_adds(b, "> ");
+}
+
+/*
+ * Get the answer from --answer/--answers, pushing it; 1 when there was
+ * one, 0 when the person must be asked. A flag answer that is no answer
+ * of this step is a usage error.
+ */
+static int answer_from_flags(lua_State *L, Host *h, const Spec *sp)
+{
+	int found;
+	lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS);
+	found = lua_getfield(L, -1, sp->name) != LUA_TNIL;
+	lua_remove(L, -2);
+	if (!found) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS_USED);
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, sp->name);
+	lua_pop(L, 1);
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		size_t n;
+		const char *text = lua_tolstring(L, -1, &n);
+		if (answer_parse(L, h, sp, text, n, &h->reason) == 0) {
+			lua_remove(L, -2);
+			goto check;
+		}
+	} else if (answer_check(L, sp, lua_gettop(L), &h->reason) == 0) {
+		goto check;
+	}
+	return host_fail(L, EXIT_USAGE, "step \"%s\": the answer given by --answer/--answers is wrong: %s",
+	                 sp->name, buf_str(&h->reason));
+check:
+	if (answer_validate(L, sp, &h->reason))
+		return host_fail(L, EXIT_USAGE, "step \"%s\": the answer given by --answer/--answers is wrong: %s",
+		                 sp->name, buf_str(&h->reason));
+	return 1;
+}
+
+/* Ask until a valid answer is typed; pushes it. */
+static void answer_from_person(lua_State *L, Host *h, const Spec *sp, int occurrence)
+{
+	Buf *prompt = &h->prompt, *reason = &h->reason;
+	prompt_text(L, h, sp, occurrence, prompt);
+	for (;;) {
+		int rc = prompt_read_line(h, buf_str(prompt), sp->secret, &h->line);
+		if (rc <= 0) {
+			if (rc < 0)
+				host_raise_interrupt(L, "interrupted at step \"%s\"", sp->name);
+			host_raise_interrupt(L, "end of input at step \"%s\"; answer it with --answer '%s=VALUE'",
+			                     sp->name, sp->name);
+		}
+		if (answer_parse(L, h, sp, buf_str(&h->line), h->line.len, reason) == 0) {
+			if (answer_validate(L, sp, reason) == 0)
+				break;
+			lua_pop(L, 1);
+		}
+		fprintf(stderr, "  ! %s\n", buf_str(reason));
+		/* Ask again with the prompt's last line only. */
+		const char *last = strrchr(buf_str(prompt), '\n');
+		if (last) {
+			size_t skip = (size_t)(last + 1 - prompt->data);
+			memmove(prompt->data, prompt->data + skip, prompt->len - skip + 1);
+			prompt->len -= skip;
+		}
+	}
+}
+
+/* Commit a step durably, or fail the run with code 3 showing what was lost. */
+static void step_commit(lua_State *L, Host *h, const StepRow *row)
+{
+	if (record_step_add(h->rec, row) == 0 && record_flush(h->rec) == 0)
+		return;
+	if (!row->secret && row->output)
+		fprintf(stderr, "understudy: the answer to \"%s\" was not recorded; it was: %s\n", row->name, row->output);
+	host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+}
+
+/* manual(name, instructions [, opts]) -> answer */
+static int l_manual(lua_State *L)
+{
+	Host *h = host_get(L);
+	Spec sp;
+	Step s;
+	StepRow row;
+	const char *how;
+	int ans;
+
+	spec_read(L, &sp);
+	if (sp.def && sp.type != T_DONE && answer_check(L, &sp, sp.def, &h->why))
+		step_error(L, sp.name, "default is wrong: %s", buf_str(&h->why));
+	s.name = sp.name;
+	s.kind = "manual";
+	step_begin(L, h, &s, sp.inputs);
+	if (record_flush(h->rec))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+
+	if (answer_from_flags(L, h, &sp)) {
+		how = "flag";
+	} else {
+		answer_from_person(L, h, &sp, s.occurrence);
+		how = h->tty ? "prompt" : "stdin";
+	}
+	ans = lua_gettop(L);
+
+	step_row(h, &s, &row);
+	row.how = how;
+	row.instructions = lua_tostring(L, 2);
+	row.secret = sp.secret;
+	buf_reset(&h->output);
+	if (!sp.secret) {
+		if (codec_encode(L, ans, &h->output, &h->why))
+			host_fail(L, EXIT_USAGE, "step \"%s\": the answer cannot be recorded: %s", sp.name, buf_str(&h->why));
+		row.output = buf_str(&h->output);
+	}
+	step_commit(L, h, &row);
+	step_status(&row, sp.secret ? "(secret)" : row.output);
+	return 1;
+}
+
+/* auto(name, fn [, opts]) -> what fn returns */
+static int l_auto(lua_State *L)
+{
+	static const char *const known[] = { "inputs", "retries", NULL };
+	Host *h = host_get(L);
+	Step s;
+	StepRow row;
+	lua_Integer retries = 0;
+	Buf *errors = &h->errors;
+	int ok = 0, base, nres;
+
+	s.name = luaL_checkstring(L, 1);
+	s.kind = "auto";
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	opts_check(L, 3, s.name, known);
+	lua_settop(L, 3);
+	if (lua_istable(L, 3)) {
+		lua_getfield(L, 3, "inputs");
+		lua_getfield(L, 3, "retries");
+		if (!lua_isnil(L, 5)) {
+			if (!lua_isinteger(L, 5) || lua_tointeger(L, 5) < 0)
+				step_error(L, s.name, "retries must be a whole number >= 0");
+			retries = lua_tointeger(L, 5);
+		}
+	} else {
+		lua_pushnil(L);
+		lua_pushnil(L);
+	}
+	/* 4: inputs, 5: retries */
+	step_begin(L, h, &s, 4);
+	buf_reset(errors);
+	base = lua_gettop(L);
+	for (lua_Integer attempt = 0; attempt <= retries; attempt++) {
+		lua_settop(L, base);
+		lua_pushvalue(L, 2);
+		lua_pushvalue(L, 4);
+		if (host_pcall(L, 1, LUA_MULTRET) == LUA_OK) {
+			ok = 1;
+			break;
+		}
+		if (retries)
+			buf_addf(errors, "try %lld: ", (long long)attempt + 1);
+		buf_addf(errors, "%s\n%s\n", lua_tostring(L, -1), buf_str(&h->traceback));
+		if (attempt == retries || host_interrupted)
+			break;
+		fprintf(stderr, "[retry] auto %s: %s\n", s.name, lua_tostring(L, -1));
+	}
+	nres = lua_gettop(L) - base;
+
+	step_row(h, &s, &row);
+	row.how = "run";
+	buf_reset(&h->output);
+	if (errors->len) {
+		errors->data[--errors->len] = '\0';
+		row.error = buf_str(errors);
+	}
+	if (ok) {
+		if (nres == 0) {
+			buf_adds(&h->output, "null");
+			row.output = buf_str(&h->output);
+		} else if (codec_encode(L, base + 1, &h->output, &h->why) == 0) {
+			row.output = buf_str(&h->output);
+		} else {
+			buf_reset(&h->output);
+			lua_pushfstring(L, "(not JSON: %s)", buf_str(&h->why));
+			codec_encode(L, -1, &h->output, &h->why);
+			lua_pop(L, 1);
+			row.output = buf_str(&h->output);
+			row.replayable = 0;
+		}
+	} else {
+		row.status = host_interrupted ? "interrupted" : "failed";
+	}
+	if (record_step_add(h->rec, &row))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	step_status(&row, ok ? row.output : NULL);
+	if (!ok) {
+		const char *msg = lua_tostring(L, -1);
+		if (host_interrupted)
+			host_raise_interrupt(L, "interrupted at step \"%s\"", s.name);
+		buf_reset(&h->failure);
+		buf_addf(&h->failure, "step \"%s\" failed: %s", s.name, msg);
+		buf_reset(&h->failure_trace);
+		buf_adds(&h->failure_trace, buf_str(&h->traceback));
+		lua_pushstring(L, buf_str(&h->failure));
+		return lua_error(L);
+	}
+	return nres;
+}
+
+/* Register manual and auto, and the registry tables they use. */
+void step_open(lua_State *L)
+{
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, OCCURRENCES);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, ANSWERS_USED);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS) != LUA_TTABLE) {
+		lua_newtable(L);
+		lua_setfield(L, LUA_REGISTRYINDEX, ANSWERS);
+	}
+	lua_pop(L, 1);
+	lua_register(L, "manual", l_manual);
+	lua_register(L, "auto", l_auto);
+}

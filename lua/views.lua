@@ -1,0 +1,156 @@
+-- lua/views.lua: the record as people read it (aligned tables) and as programs do (--json).
+local json = require "json"
+
+local M = {}
+
+-- A JSON column's text as a value; absent columns become null.
+local function value(text)
+  if text == nil then return json.null end
+  local ok, v = pcall(json.decode, text)
+  if ok then return v end
+  return text
+end
+
+local function orNull(v)
+  if v == nil then return json.null end
+  return v
+end
+
+local function agrees(v)
+  if v == nil then return json.null end
+  return v ~= 0
+end
+
+-- One line of a value for a table cell, cut to width.
+local function cell(text, width)
+  text = tostring(text or ""):gsub("[\r\n\t]", " ")
+  if width and #text > width then text = text:sub(1, width - 3) .. "..." end
+  return text
+end
+
+local function when(iso)
+  if not iso then return "" end
+  return (iso:gsub("T", " "):gsub("%.%d+Z$", ""))
+end
+
+local function ms(n)
+  if not n then return "" end
+  if n < 1000 then return n .. " ms" end
+  if n < 60000 then return string.format("%.1f s", n / 1000) end
+  return string.format("%.1f min", n / 60000)
+end
+
+-- Print rows (lists of strings) under headers, columns aligned.
+local function grid(headers, rows)
+  local widths = {}
+  for i, h in ipairs(headers) do widths[i] = #h end
+  for _, row in ipairs(rows) do
+    for i, c in ipairs(row) do
+      if #c > widths[i] then widths[i] = #c end
+    end
+  end
+  local function line(row)
+    local parts = {}
+    for i, c in ipairs(row) do
+      parts[i] = i == #row and c or c .. string.rep(" ", widths[i] - #c)
+    end
+    io.write((table.concat(parts, "  "):gsub("%s+$", "")), "\n")
+  end
+  line(headers)
+  for _, row in ipairs(rows) do line(row) end
+end
+
+local function output_text(s)
+  if s.secret == 1 then return "(secret)" end
+  if s.status ~= "ok" then return s.error and cell(s.error:match("^[^\n]*"), 40) or "" end
+  return cell(s.output, 40)
+end
+
+local function emit(v)
+  io.write(json.encode(v), "\n")
+end
+
+function M.runs(rows, as_json)
+  if as_json then
+    local out = json.array()
+    for i, r in ipairs(rows) do
+      out[i] = {
+        id = r.id, pipeline = r.pipeline, status = r.status,
+        started_at = r.started_at, finished_at = orNull(r.finished_at),
+        steps = r.steps, resumed_from = orNull(r.resumed_from),
+        operator = orNull(r.operator), host = orNull(r.host), script = orNull(r.script),
+        error = orNull(r.error),
+      }
+    end
+    return emit(out)
+  end
+  local lines = {}
+  for i, r in ipairs(rows) do
+    lines[i] = { tostring(r.id), r.pipeline, r.status, when(r.started_at),
+                 tostring(r.steps), r.operator or "", r.resumed_from and tostring(r.resumed_from) or "" }
+  end
+  grid({ "RUN", "PIPELINE", "STATUS", "STARTED", "STEPS", "OPERATOR", "RESUMED FROM" }, lines)
+end
+
+function M.show(r, as_json)
+  if as_json then
+    local steps = json.array()
+    for i, s in ipairs(r.steps) do
+      steps[i] = {
+        seq = s.seq, name = s.name, occurrence = s.occurrence, kind = s.kind,
+        how = s.how, status = s.status, inputs = value(s.inputs),
+        output = value(s.output), error = orNull(s.error),
+        duration_ms = orNull(s.duration_ms), candidate_output = value(s.candidate_output),
+        candidate_agrees = agrees(s.candidate_agrees), secret = s.secret == 1,
+        replayable = s.replayable == 1, operator = orNull(s.operator),
+        started_at = orNull(s.started_at), finished_at = orNull(s.finished_at),
+      }
+    end
+    return emit({
+      id = r.id, pipeline = r.pipeline, status = r.status, error = orNull(r.error),
+      resumed_from = orNull(r.resumed_from), script = orNull(r.script),
+      script_hash = orNull(r.script_hash), args = value(r.args),
+      operator = orNull(r.operator), host = orNull(r.host),
+      started_at = r.started_at, finished_at = orNull(r.finished_at), steps = steps,
+    })
+  end
+  io.write(string.format("run %d of %s: %s\n", r.id, r.pipeline, r.status))
+  io.write(string.format("script   %s %s\n", r.script or "", r.args or ""))
+  io.write(string.format("operator %s on %s\n", r.operator or "?", r.host or "?"))
+  io.write(string.format("started  %s", when(r.started_at)))
+  if r.finished_at then io.write(string.format(", finished %s", when(r.finished_at))) end
+  io.write("\n")
+  if r.resumed_from then io.write(string.format("resumed from run %d\n", r.resumed_from)) end
+  if r.error then io.write("error    ", (r.error:match("^[^\n]*")), "\n") end
+  io.write("\n")
+  local lines = {}
+  for i, s in ipairs(r.steps) do
+    local name = s.occurrence > 1 and (s.name .. " #" .. s.occurrence) or s.name
+    lines[i] = { tostring(s.seq), name, s.kind, s.how, s.status, output_text(s), ms(s.duration_ms) }
+  end
+  grid({ "SEQ", "STEP", "KIND", "HOW", "STATUS", "VALUE", "TIME" }, lines)
+end
+
+function M.history(rows, as_json)
+  if as_json then
+    local out = json.array()
+    for i, s in ipairs(rows) do
+      out[i] = {
+        run = s.run, seq = s.seq, name = s.name, occurrence = s.occurrence,
+        kind = s.kind, how = s.how, status = s.status, inputs = value(s.inputs),
+        output = value(s.output), duration_ms = orNull(s.duration_ms),
+        started_at = s.started_at, operator = orNull(s.operator), secret = s.secret == 1,
+      }
+    end
+    return emit(out)
+  end
+  local lines = {}
+  for i, s in ipairs(rows) do
+    local name = s.occurrence > 1 and (s.name .. " #" .. s.occurrence) or s.name
+    lines[i] = { tostring(s.run), tostring(s.seq), name, s.kind, s.how, s.status,
+                 cell(s.inputs, 24), output_text(s), ms(s.duration_ms), s.operator or "" }
+  end
+  grid({ "RUN", "SEQ", "STEP", "KIND", "HOW", "STATUS", "INPUTS", "VALUE", "TIME", "OPERATOR" }, lines)
+end
+
+return M
