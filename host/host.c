@@ -115,6 +115,7 @@ void host_signals_install(lua_State *L)
 void host_raise_interrupt(lua_State *L, const char *fmt, ...)
 {
 	va_list ap;
+	lua_sethook(L, NULL, 0, 0);   /* the signal's hook must not fire in the handler */
 	host_get(L)->exit_code = EXIT_INTERRUPTED;
 	va_start(ap, fmt);
 	lua_pushvfstring(L, fmt, ap);

@@ -172,6 +172,8 @@ static void spec_read(lua_State *L, Spec *sp)
 		sp->type = i;
 	} else if (sp->choices) {
 		sp->type = T_CHOICE;
+	} else if (sp->secret && !sp->def) {
+		sp->type = T_STRING;
 	} else if (sp->def) {
 		switch (lua_type(L, sp->def)) {
 		case LUA_TNUMBER: sp->type = T_NUMBER; break;
@@ -456,6 +458,7 @@ static int l_manual(lua_State *L)
 	step_begin(L, h, &s, sp.inputs);
 	if (record_flush(h->rec))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	s.started_mono = host_mono_ms();   /* human time starts when the asking does */
 
 	if (answer_from_flags(L, h, &sp)) {
 		how = "flag";

@@ -1,0 +1,204 @@
+/* test_codec.c: unit tests of the JSON value codec and SHA-256; prints "ok"/"FAIL" lines. */
+#include "codec.h"
+#include "sha256.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <string.h>
+
+static int failures;
+
+static void check(int ok, const char *name, const char *got, const char *want)
+{
+	if (ok) {
+		printf("ok %s\n", name);
+	} else {
+		printf("FAIL %s\n  got:  %s\n  want: %s\n", name, got, want);
+		failures++;
+	}
+}
+
+/* Evaluate a Lua expression and push its value. */
+static void eval(lua_State *L, const char *expr)
+{
+	char chunk[1024];
+	snprintf(chunk, sizeof chunk, "return %s", expr);
+	if (luaL_dostring(L, chunk) != LUA_OK) {
+		printf("FAIL cannot evaluate %s: %s\n", expr, lua_tostring(L, -1));
+		failures++;
+		lua_pop(L, 1);
+		lua_pushnil(L);
+	}
+}
+
+/* encode(expr) gives want exactly. */
+static void encodes(lua_State *L, const char *expr, const char *want)
+{
+	Buf b = { 0 }, why = { 0 };
+	char name[256];
+	eval(L, expr);
+	int rc = codec_encode(L, -1, &b, &why);
+	snprintf(name, sizeof name, "encode %s", expr);
+	check(rc == 0 && strcmp(buf_str(&b), want) == 0, name, rc ? buf_str(&why) : buf_str(&b), want);
+	lua_pop(L, 1);
+	buf_free(&b);
+	buf_free(&why);
+}
+
+/* encode(expr) is refused with a reason containing want. */
+static void refuses(lua_State *L, const char *expr, const char *want)
+{
+	Buf b = { 0 }, why = { 0 };
+	char name[256];
+	eval(L, expr);
+	int rc = codec_encode(L, -1, &b, &why);
+	snprintf(name, sizeof name, "refuse %s", expr);
+	check(rc == -1 && strstr(buf_str(&why), want) != NULL, name, rc ? buf_str(&why) : buf_str(&b), want);
+	lua_pop(L, 1);
+	buf_free(&b);
+	buf_free(&why);
+}
+
+/* decode(text) then encode gives want (the canonical form). */
+static void round_trip(lua_State *L, const char *text, const char *want)
+{
+	Buf b = { 0 }, why = { 0 };
+	char name[256];
+	int rc = codec_decode(L, text, strlen(text), &why);
+	if (rc == 0) {
+		rc = codec_encode(L, -1, &b, &why);
+		lua_pop(L, 1);
+	}
+	snprintf(name, sizeof name, "round trip %s", text);
+	check(rc == 0 && strcmp(buf_str(&b), want) == 0, name, rc ? buf_str(&why) : buf_str(&b), want);
+	buf_free(&b);
+	buf_free(&why);
+}
+
+/* decode(text) fails with a message containing want. */
+static void bad_json(lua_State *L, const char *text, const char *want)
+{
+	Buf why = { 0 };
+	char name[256];
+	int top = lua_gettop(L);
+	int rc = codec_decode(L, text, strlen(text), &why);
+	snprintf(name, sizeof name, "bad json %s", text);
+	check(rc == -1 && lua_gettop(L) == top && strstr(buf_str(&why), want), name, buf_str(&why), want);
+	if (rc == 0)
+		lua_settop(L, top);
+	buf_free(&why);
+}
+
+/* A Lua value survives encode then decode: compared by a Lua deep-equal. */
+static void survives(lua_State *L, const char *expr)
+{
+	Buf b = { 0 }, why = { 0 };
+	char name[256];
+	int ok = 0;
+	eval(L, expr);
+	if (codec_encode(L, -1, &b, &why) == 0 && codec_decode(L, b.data, b.len, &why) == 0) {
+		lua_getglobal(L, "deep_equal");
+		lua_insert(L, -3);
+		lua_call(L, 2, 1);
+		ok = lua_toboolean(L, -1);
+	}
+	lua_pop(L, 1);
+	snprintf(name, sizeof name, "survives %s", expr);
+	check(ok, name, buf_str(&b), "the same value back");
+	buf_free(&b);
+	buf_free(&why);
+}
+
+int main(void)
+{
+	lua_State *L = luaL_newstate();
+	char hex[65];
+	luaL_openlibs(L);
+	(void)luaL_dostring(L,
+		"function deep_equal(a, b)\n"
+		"  if type(a) ~= type(b) then return false end\n"
+		"  if type(a) ~= 'table' then return a == b end\n"
+		"  for k, v in pairs(a) do if not deep_equal(v, b[k]) then return false end end\n"
+		"  for k in pairs(b) do if a[k] == nil then return false end end\n"
+		"  return true\n"
+		"end\n"
+		"cyc = {}; cyc.self = cyc\n"
+		"shared = {1}; dag = {a = shared, b = shared}\n");
+
+	/* Canonical form. */
+	encodes(L, "{b = 1, a = {2, 3}, c = {d = true}}", "{\"a\":[2,3],\"b\":1,\"c\":{\"d\":true}}");
+	encodes(L, "3", "3");
+	encodes(L, "3.0", "3");
+	encodes(L, "-0.0", "0");
+	encodes(L, "0.1", "0.1");
+	encodes(L, "1/3", "0.3333333333333333");
+	encodes(L, "1e300", "1e+300");
+	encodes(L, "-2.5", "-2.5");
+	encodes(L, "math.maxinteger", "9223372036854775807");
+	encodes(L, "math.mininteger", "-9223372036854775808");
+	encodes(L, "'a\"b\\\\c\\n\\t\\1\\127'", "\"a\\\"b\\\\c\\n\\t\\u0001\x7f\"");
+	encodes(L, "'caf\\u{e9} \\u{1F600}'", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+	encodes(L, "nil", "null");
+	encodes(L, "{}", "{}");
+	encodes(L, "setmetatable({}, {__jsontype = 'array'})", "[]");
+	encodes(L, "{['b'] = 1, ['a'] = 2, ['B'] = 3, ['ab'] = 4}", "{\"B\":3,\"a\":2,\"ab\":4,\"b\":1}");
+	encodes(L, "dag", "{\"a\":[1],\"b\":[1]}");
+	encodes(L, "{x = 3.0, y = {1.0, 2}}", "{\"x\":3,\"y\":[1,2]}");
+
+	/* What JSON cannot hold. */
+	refuses(L, "cyc", "cycle");
+	refuses(L, "0/0", "NaN");
+	refuses(L, "math.huge", "infinite");
+	refuses(L, "-math.huge", "infinite");
+	refuses(L, "{a = {1, print}}", ".a[2]: function value");
+	refuses(L, "{1, 2, x = 3}", "mixes");
+	refuses(L, "{1, nil, 3}", "holes");
+	refuses(L, "{[true] = 1}", "key");
+	refuses(L, "{[1.5] = 1}", "key");
+	refuses(L, "'\\xff'", "UTF-8");
+	refuses(L, "'\\xc0\\xaf'", "UTF-8");          /* overlong */
+	refuses(L, "'\\xed\\xa0\\x80'", "UTF-8");      /* surrogate */
+	refuses(L, "'\\xf4\\x90\\x80\\x80'", "UTF-8"); /* past U+10FFFF */
+	refuses(L, "'abc\\xe2\\x82'", "UTF-8");        /* cut short */
+	refuses(L, "io.stdout", "userdata");
+	refuses(L, "coroutine.create(print)", "thread");
+
+	/* Decoding and round trips. */
+	round_trip(L, "{\"b\": [1, 2.0, 2.5], \"a\": null}", "{\"a\":null,\"b\":[1,2,2.5]}");
+	round_trip(L, "[]", "[]");
+	round_trip(L, "{}", "{}");
+	round_trip(L, "\"\\u00e9\\n\"", "\"\xc3\xa9\\n\"");
+	round_trip(L, "1e2", "100");
+	round_trip(L, "  true ", "true");
+	round_trip(L, "[[[]]]", "[[[]]]");
+	bad_json(L, "[1,", "line 1");
+	bad_json(L, "{\"a\" 1}", "column");
+	bad_json(L, "", "line");
+	bad_json(L, "nul", "line 1");
+
+	survives(L, "{name = 'x', list = {1, 2, {3}}, flag = false, n = 0.25}");
+	survives(L, "'line\\nbreak \\0 nul'");
+	survives(L, "math.mininteger");
+	survives(L, "{[''] = 1}");
+
+	/* SHA-256 (FIPS 180-2 examples) and HMAC (RFC 4231 case 1). */
+	sha256_hex("", 0, hex);
+	check(strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0,
+	      "sha256 empty", hex, "e3b0...");
+	sha256_hex("abc", 3, hex);
+	check(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
+	      "sha256 abc", hex, "ba78...");
+	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	sha256_hex(two, strlen(two), hex);
+	check(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0,
+	      "sha256 two blocks", hex, "248d...");
+	unsigned char key[20];
+	memset(key, 0x0b, sizeof key);
+	sha256_hmac_hex(key, sizeof key, "Hi There", 8, hex);
+	check(strcmp(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7") == 0,
+	      "hmac-sha256 rfc4231", hex, "b034...");
+
+	lua_close(L);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,57 @@
+# tests/lib.sh: what the tests share. A failed check ends the test with a message.
+
+# Run understudy.
+us() { "$UNDERSTUDY" "$@"; }
+
+fail() { echo "check failed: $*" >&2; exit 1; }
+
+# run_us WANT_CODE ARG...: run understudy; stdout in $OUT, stderr in $ERR.
+run_us() {
+	local want=$1
+	shift
+	"$UNDERSTUDY" "$@" >out.txt 2>err.txt
+	CODE=$?
+	OUT=$(cat out.txt)
+	ERR=$(cat err.txt)
+	if [ "$CODE" != "$want" ]; then
+		echo "command: understudy $*" >&2
+		echo "--- stdout ---" >&2; cat out.txt >&2
+		echo "--- stderr ---" >&2; cat err.txt >&2
+		fail "exit code $CODE, wanted $want"
+	fi
+}
+
+# has TEXT NEEDLE: TEXT contains NEEDLE.
+has() {
+	case $1 in
+	*"$2"*) ;;
+	*) fail "expected to find [$2] in [$1]" ;;
+	esac
+}
+
+# lacks TEXT NEEDLE: TEXT does not contain NEEDLE.
+lacks() {
+	case $1 in
+	*"$2"*) fail "did not expect [$2] in [$1]" ;;
+	esac
+}
+
+# same GOT WANT
+same() {
+	[ "$1" = "$2" ] || fail "got [$1], wanted [$2]"
+}
+
+# sql QUERY: run it on the test's history with the sqlite3 shell.
+sql() { sqlite3 "$UNDERSTUDY_DB" "$1"; }
+
+# ptyrun SCRIPT ARG...: run understudy on a pseudo-terminal driven by SCRIPT.
+pty() {
+	local script=$1
+	shift
+	printf '%b' "$script" | "$TEST_BIN/ptyrun" -t 10 -- "$UNDERSTUDY" "$@" >pty.txt 2>pty.err
+	CODE=$?
+	OUT=$(cat pty.txt)
+}
+
+# write FILE: stdin to FILE.
+write() { cat >"$1"; }

@@ -1,0 +1,131 @@
+# t_record.sh: the history file: where it lives, its schema, what is refused and left untouched.
+
+test_schema_wal_and_version() {
+	echo 'auto("a", function() return 1 end)' | write s.lua
+	run_us 0 run s.lua
+	same "$(sql "PRAGMA journal_mode")" "wal"
+	same "$(sql "PRAGMA user_version")" "1"
+	same "$(sql "PRAGMA application_id")" "1431529577"
+	same "$(sql "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")" "runs,steps"
+	same "$(sql "PRAGMA integrity_check")" "ok"
+}
+
+test_run_row_facts() {
+	echo 'auto("a", function() return 1 end)' | write deploy.lua
+	run_us 0 run deploy.lua 1.4 "two words" --operator alice
+	same "$(sql "SELECT pipeline, script, args, operator, status, pid > 0, resumed_from IS NULL FROM runs")" \
+		'deploy|deploy.lua|["1.4","two words"]|alice|ok|1|1'
+	same "$(sql "SELECT script_hash FROM runs")" "$(sha256sum deploy.lua | cut -d' ' -f1)"
+	same "$(sql "SELECT host FROM runs")" "$(hostname)"
+	same "$(sql "SELECT started_at <= finished_at, started_at LIKE '____-__-__T__:__:__.___Z' FROM runs")" "1|1"
+	same "$(sql "SELECT operator FROM steps")" "alice"
+	run_us 0 run deploy.lua --name release
+	same "$(sql "SELECT pipeline, args, operator FROM runs WHERE id = 2")" "release|[]|tester"
+}
+
+test_default_location_and_modes() {
+	unset UNDERSTUDY_DB
+	echo 'auto("a", function() return 1 end)' | write s.lua
+	XDG_STATE_HOME="$PWD/state" "$UNDERSTUDY" run s.lua 2>/dev/null || fail "run failed"
+	test -f state/understudy/history.db || fail "not in \$XDG_STATE_HOME/understudy"
+	same "$(stat -c %a state/understudy)" "700"
+	same "$(stat -c %a state/understudy/history.db)" "600"
+	"$UNDERSTUDY" run s.lua 2>/dev/null || fail "run failed"
+	test -f "$HOME/.local/state/understudy/history.db" || fail "not in ~/.local/state/understudy"
+	same "$(stat -c %a "$HOME/.local/state/understudy/history.db")" "600"
+	UNDERSTUDY_DB="$PWD/env.db" "$UNDERSTUDY" run s.lua 2>/dev/null || fail "run failed"
+	test -f env.db || fail "\$UNDERSTUDY_DB not used"
+	UNDERSTUDY_DB="$PWD/env.db" "$UNDERSTUDY" run s.lua --db "$PWD/flag.db" 2>/dev/null || fail "run failed"
+	test -f flag.db || fail "--db not used"
+	same "$(sqlite3 env.db "SELECT count(*) FROM runs")" "1"
+}
+
+# Each unusable history: exit 3, nothing run, the file byte for byte the same.
+refused() {
+	local file=$1 why=$2 before
+	before=$(sha256sum "$file")
+	printf 'io.open("ran", "w"):close()\nmanual("x", "would be lost")\n' | write s.lua
+	run_us 3 run s.lua --db "$file" --answer x=
+	has "$ERR" "$why"
+	test ! -e ran || fail "the script ran against an unusable history"
+	same "$(sha256sum "$file")" "$before"
+}
+
+test_corrupt_file_refused_and_untouched() {
+	head -c 5000 /dev/urandom >junk.db
+	refused junk.db "not a usable SQLite database"
+	printf 'just some notes\n' >notes.txt
+	refused notes.txt "left untouched"
+	run_us 3 runs --db notes.txt
+}
+
+test_other_sqlite_database_refused() {
+	sqlite3 other.db "CREATE TABLE invoices (id INTEGER); INSERT INTO invoices VALUES (7)"
+	refused other.db "not an understudy history"
+	same "$(sqlite3 other.db "SELECT id FROM invoices")" "7"
+}
+
+test_newer_schema_refused() {
+	echo 'auto("a", function() return 1 end)' | write ok.lua
+	run_us 0 run ok.lua --db new.db
+	sqlite3 new.db "PRAGMA user_version = 99"
+	refused new.db "written by a newer understudy (schema 99"
+}
+
+test_history_that_cannot_be_created() {
+	echo 'print("ran")' | write s.lua
+	touch afile
+	run_us 3 run s.lua --db afile/sub/history.db
+	has "$ERR" "cannot create"
+	same "$OUT" ""
+	run_us 3 runs --db nowhere.db
+	has "$ERR" "no history here yet"
+	test ! -e nowhere.db || fail "runs created a history"
+}
+
+test_views_runs_show_history() {
+	write p.lua <<'LUA'
+local n = manual("count", "How many?", { type = "number", inputs = { batch = arg[1] } })
+auto("double", function() return n * 2 end)
+LUA
+	run_us 0 run p.lua A --answer count=2
+	run_us 0 run p.lua B --answer count=5
+	echo 'auto("x", function() return 1 end)' | write other.lua
+	run_us 0 run other.lua
+	run_us 0 runs
+	same "$(sed -n 1p out.txt | tr -s ' ')" "RUN PIPELINE STATUS STARTED STEPS OPERATOR RESUMED FROM"
+	same "$(awk 'NR > 1 { print $1 }' out.txt | tr '\n' ' ')" "3 2 1 "
+	run_us 0 runs p --json
+	same "$(jq -c '[.[] | [.id, .pipeline, .status, .steps, .resumed_from]]' <<<"$OUT")" '[[2,"p","ok",2,null],[1,"p","ok",2,null]]'
+	same "$(jq -r '.[0] | (has("started_at") and has("finished_at"))' <<<"$OUT")" "true"
+	run_us 0 show 2
+	has "$OUT" "run 2 of p: ok"
+	has "$OUT" "count   manual  flag  ok      5"
+	has "$OUT" "double  auto    run   ok      10"
+	run_us 0 show 2 --json
+	same "$(jq -c '[.id, .pipeline, .status, .error, .resumed_from]' <<<"$OUT")" '[2,"p","ok",null,null]'
+	same "$(jq -c '.steps[0] | [.seq, .name, .occurrence, .kind, .how, .status, .inputs, .output, .error, .candidate_output, .candidate_agrees]' <<<"$OUT")" \
+		'[1,"count",1,"manual","flag","ok",{"batch":"B"},5,null,null,null]'
+	same "$(jq -r '.steps[1].duration_ms | type' <<<"$OUT")" "number"
+	run_us 0 history p count --json
+	same "$(jq -c '[.[] | [.run, .seq, .name, .output, .inputs.batch]]' <<<"$OUT")" '[[1,1,"count",2,"A"],[2,1,"count",5,"B"]]'
+	same "$(jq -r '.[0] | [has("occurrence"), has("kind"), has("how"), has("status"), has("duration_ms"), has("started_at")] | all' <<<"$OUT")" "true"
+	run_us 0 history p
+	same "$(grep -c double out.txt)" "2"
+	run_us 2 show 99
+	has "$ERR" "no run 99"
+	run_us 2 show abc
+	has "$ERR" "RUN must be a run number, not 'abc'"
+	run_us 2 history nope
+	has "$ERR" "no pipeline nope"
+	run_us 2 history p nostep
+	has "$ERR" 'no step "nostep" recorded in pipeline p'
+	run_us 0 runs none --json
+	same "$OUT" "[]"
+}
+
+test_many_auto_steps_all_recorded() {
+	echo 'for i = 1, 5000 do auto("s", function() return i end) end' | write many.lua
+	run_us 0 run many.lua
+	same "$(sql "SELECT count(*), sum(CAST(output AS INTEGER)), max(occurrence) FROM steps")" "5000|12502500|5000"
+}

@@ -1,0 +1,57 @@
+# t_terminal.sh: prompts on a real pseudo-terminal, and signals.
+
+test_terminal_prompt_reprompts_and_records_prompt() {
+	write t.lua <<'LUA'
+local n = manual("replicas", "How many replicas?", { type = "number" })
+local env = manual("target", "Deploy where?", { choices = { "staging", "prod" } })
+print("got", n, env)
+LUA
+	pty 'expect replicas [number]> \nsendline three\nexpect not a number\nexpect replicas [number]> \nsendline 3\nexpect target [1-2]> \nsendline 1\n' run t.lua
+	same "$CODE" "0"
+	has "$OUT" "How many replicas?"
+	has "$OUT" "got	3	staging"
+	same "$(sql "SELECT group_concat(how || '=' || output, ' ') FROM steps")" 'prompt=3 prompt="staging"'
+}
+
+test_terminal_secret_is_not_echoed() {
+	echo 'local t = manual("token", "Paste it", { secret = true }); print("length", #t)' | write s.lua
+	pty 'expect token (hidden)> \nsendline topsecret-123\n' run s.lua
+	same "$CODE" "0"
+	has "$OUT" "length	13"
+	lacks "$OUT" "topsecret"
+	lacks "$(sql "SELECT quote(output) FROM steps")" "topsecret"
+}
+
+test_ctrl_c_at_prompt_interrupts_with_130() {
+	write c.lua <<'LUA'
+auto("before", function() return "done" end)
+manual("wait", "Take your time")
+print("not reached")
+LUA
+	pty 'expect wait [Enter when done]> \nsend \\x03\n' run c.lua
+	same "$CODE" "130"
+	has "$OUT" 'interrupted at step "wait"'
+	lacks "$OUT" "not reached"
+	same "$(sql "SELECT status FROM runs")" "interrupted"
+	same "$(sql "SELECT group_concat(name || ':' || status) FROM steps")" "before:ok"
+}
+
+test_sigterm_in_auto_step_records_interrupted() {
+	write loop.lua <<'LUA'
+auto("first", function() return 1 end)
+auto("spin", function()
+  io.open("spinning", "w"):close()
+  while true do end
+end)
+LUA
+	"$UNDERSTUDY" run loop.lua >out.txt 2>err.txt &
+	local pid=$! i
+	for i in $(seq 100); do [ -e spinning ] && break; sleep 0.1; done
+	test -e spinning || fail "the step never started"
+	kill -TERM $pid
+	wait $pid
+	same "$?" "130"
+	has "$(cat err.txt)" 'interrupted at step "spin"'
+	same "$(sql "SELECT status FROM runs")" "interrupted"
+	same "$(sql "SELECT group_concat(name || ':' || status, ' ') FROM steps")" "first:ok spin:interrupted"
+}
