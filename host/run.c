@@ -202,6 +202,28 @@ static const char *args_json(lua_State *L, const Options *opt)
 	return lua_tostring(L, -1);
 }
 
+/* os.exit([code [, close]]): finish the run in the record first, then exit. */
+static int l_exit(lua_State *L)
+{
+	Host *h = host_get(L);
+	int code;
+	if (lua_isboolean(L, 1))
+		code = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
+	else
+		code = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
+	if (h->rec && h->run) {
+		const char *error = code ? lua_pushfstring(L, "the script called os.exit(%d)", code) : NULL;
+		if (record_run_finish(h->rec, h->run, code ? "failed" : "ok", error) != 0) {
+			fprintf(stderr, "understudy: history unusable: %s\n", record_error(h->rec));
+			code = EXIT_HISTORY;
+		}
+	}
+	fflush(stdout);
+	if (lua_toboolean(L, 2))
+		lua_close(L);
+	exit(code);
+}
+
 /* Open the record, or fail with code 3 ([-0, +1]: the path). */
 static Record *history_open(lua_State *L, Host *h, int create)
 {
@@ -236,6 +258,10 @@ int run_command(lua_State *L, const Options *opt)
 	h->operator = operator_name(L, opt);
 	h->tty = isatty(STDIN_FILENO);
 	luaL_requiref(L, "json", luaopen_json, 1);
+	lua_pop(L, 1);
+	lua_getglobal(L, "os");
+	lua_pushcfunction(L, l_exit);
+	lua_setfield(L, -2, "exit");
 	lua_pop(L, 1);
 	step_open(L);
 	if (host_load_embedded(L, "lua/prelude.lua") != LUA_OK)

@@ -94,3 +94,16 @@ test_misuse_names_file_and_line() {
 	run_us 1 run m3.lua
 	has "$ERR" "m3.lua:1: bad argument #1 to 'manual'"
 }
+
+test_os_exit_finishes_the_run() {
+	write ex.lua <<'LUA'
+for i = 1, 3 do auto("s", function() return i end) end
+os.exit(tonumber(arg[1]))
+LUA
+	run_us 4 run ex.lua 4
+	same "$(sql "SELECT status, error FROM runs")" "failed|the script called os.exit(4)"
+	same "$(sql "SELECT count(*) FROM steps")" "3"
+	run_us 0 run ex.lua 0
+	same "$(sql "SELECT status FROM runs WHERE id = 2")" "ok"
+	same "$(sql "SELECT count(*) FROM steps WHERE run = 2")" "3"
+}
