@@ -29,6 +29,8 @@ typedef struct Options {
 	const char **words;        /* after the command */
 	int nwords;
 	int json;
+	int csv;
+	int min_runs;              /* 0: the default */
 	int no_trust;
 	const char *progname;
 } Options;

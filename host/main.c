@@ -11,7 +11,11 @@
 #define VERSION "0.1.0"
 
 /* Commands, as bits, so each option can say where it applies. */
-enum { C_RUN = 1, C_CHECK = 2, C_RUNS = 4, C_SHOW = 8, C_HISTORY = 16, C_HELP = 32 };
+enum {
+	C_RUN = 1, C_CHECK = 2, C_RUNS = 4, C_SHOW = 8, C_HISTORY = 16, C_REPORT = 32,
+	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256,
+	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT,
+};
 
 typedef struct Command {
 	const char *name;
@@ -36,6 +40,22 @@ static const Command commands[] = {
 	  "Show one run step by step: kind, how it was answered, status, value, time.\n" },
 	{ "history", C_HISTORY, 1, 2, "history PIPELINE [STEP]",
 	  "Every recorded execution of a pipeline's steps, or of one step.\n" },
+	{ "report", C_REPORT, 0, 1, "report [PIPELINE]",
+	  "Per step: how many executions, how consistent the answers, how much human\n"
+	  "time, and a verdict: automated, ready: constant (every answer the same),\n"
+	  "ready: lookup (the same answer for the same inputs), varies (same inputs,\n"
+	  "different answers: keep it manual), secret, or too few runs (fewer manual\n"
+	  "answers than --min-runs). Ranked by human time, most first; the last line\n"
+	  "says what to automate next. A step that is now auto is checked against\n"
+	  "what people answered for the same inputs.\n" },
+	{ "suggest", C_SUGGEST, 2, 2, "suggest PIPELINE STEP",
+	  "Print Lua code that replaces a ready manual step: an auto() returning the\n"
+	  "constant, or a table of known inputs and answers that still asks a person\n"
+	  "for inputs never seen. A step that is not ready exits 1 saying why, with\n"
+	  "the evidence.\n" },
+	{ "export", C_EXPORT, 0, 1, "export [PIPELINE]",
+	  "Every recorded step execution, oldest first, as JSON lines (or CSV with\n"
+	  "--csv), for analysis elsewhere.\n" },
 	{ "help", C_HELP, 0, 1, "help [COMMAND]",
 	  "Show the general help, or a command's.\n" },
 	{ NULL, 0, 0, 0, NULL, NULL },
@@ -49,14 +69,16 @@ typedef struct OptDef {
 } OptDef;
 
 static const OptDef optdefs[] = {
-	{ "db", 1, C_RUN | C_RUNS | C_SHOW | C_HISTORY,
+	{ "db", 1, C_RUN | C_VIEWS,
 	  "--db PATH              the history (else $UNDERSTUDY_DB, else\n"
 	  "                         $XDG_STATE_HOME/understudy/history.db)" },
 	{ "answer", 1, C_RUN, "--answer STEP=VALUE    answer a manual step without asking (repeatable)" },
 	{ "answers", 1, C_RUN, "--answers FILE         answers from a JSON object {\"step\": answer}" },
 	{ "operator", 1, C_RUN, "--operator NAME        who does the manual steps (default $USER)" },
 	{ "name", 1, C_RUN, "--name NAME            the pipeline's name (default: script name without .lua)" },
-	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY, "--json                 JSON output" },
+	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT, "--json                 JSON output" },
+	{ "min-runs", 1, C_REPORT | C_SUGGEST, "--min-runs N           manual answers a verdict needs (default 5)" },
+	{ "csv", 0, C_EXPORT, "--csv                  CSV instead of JSON lines" },
 	{ "help", 0, ~0, "-h, --help             help" },
 	{ "version", 0, ~0, "--version              print the version" },
 	{ NULL, 0, 0, NULL },
@@ -173,6 +195,14 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "operator") == 0) o->operator = value;
 		else if (strcmp(d->name, "name") == 0) o->name = value;
 		else if (strcmp(d->name, "json") == 0) o->json = 1;
+		else if (strcmp(d->name, "csv") == 0) o->csv = 1;
+		else if (strcmp(d->name, "min-runs") == 0) {
+			char *end;
+			long n = strtol(value, &end, 10);
+			if (*end || end == value || n < 1 || n > 1000000)
+				return usage_error("--min-runs needs a whole number from 1, not '%s'%s", value, "");
+			o->min_runs = (int)n;
+		}
 		else if (strcmp(d->name, "help") == 0) help = 1;
 		else if (strcmp(d->name, "version") == 0) version = 1;
 	}

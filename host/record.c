@@ -81,7 +81,11 @@ static const char *const migrations[] = {
 	"  duration_ms INTEGER,"
 	"  UNIQUE (run, seq)"
 	");"
-	"CREATE INDEX steps_pipeline_name ON steps(pipeline, name);",
+	/* report and history: per-step counts from this index alone... */
+	"CREATE INDEX steps_counts ON steps(pipeline, name, kind, how);"
+	/* ...and manual answers, which are few, from this one. */
+	"CREATE INDEX steps_manual ON steps(pipeline, name, inputs, output, status, secret, how,"
+	"  duration_ms, candidate_agrees) WHERE kind = 'manual';",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -490,29 +494,35 @@ fail:
 	return -1;
 }
 
+/* Push the current row of st as a table keyed by column name ([-0, +1]). */
+static void push_row(lua_State *L, sqlite3_stmt *st, int cols)
+{
+	lua_createtable(L, 0, cols);
+	for (int i = 0; i < cols; i++) {
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			lua_pushinteger(L, sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			lua_pushnumber(L, sqlite3_column_double(st, i));
+			break;
+		case SQLITE_NULL:
+			continue;
+		default:
+			lua_pushlstring(L, (const char *)sqlite3_column_text(st, i),
+			                (size_t)sqlite3_column_bytes(st, i));
+		}
+		lua_setfield(L, -2, sqlite3_column_name(st, i));
+	}
+}
+
 /* Push each row of st as a table keyed by column name ([-0, +1]). */
 static int push_rows(Record *r, lua_State *L, sqlite3_stmt *st, const char *what)
 {
 	int rc, n = 0, cols = sqlite3_column_count(st);
 	lua_newtable(L);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		lua_createtable(L, 0, cols);
-		for (int i = 0; i < cols; i++) {
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER:
-				lua_pushinteger(L, sqlite3_column_int64(st, i));
-				break;
-			case SQLITE_FLOAT:
-				lua_pushnumber(L, sqlite3_column_double(st, i));
-				break;
-			case SQLITE_NULL:
-				continue;
-			default:
-				lua_pushlstring(L, (const char *)sqlite3_column_text(st, i),
-				                (size_t)sqlite3_column_bytes(st, i));
-			}
-			lua_setfield(L, -2, sqlite3_column_name(st, i));
-		}
+		push_row(L, st, cols);
 		lua_rawseti(L, -2, ++n);
 	}
 	if (rc != SQLITE_DONE) {
@@ -588,4 +598,128 @@ int record_query_history(Record *r, lua_State *L, const char *pipeline, const ch
 		" WHERE s.pipeline = ?1 AND (?2 IS NULL OR s.name = ?2) ORDER BY s.run, s.seq";
 	const char *params[2] = { pipeline, step };
 	return query(r, L, sql, "cannot read the history", 2, params);
+}
+
+/* What report counts: original executions, not replays of them. */
+#define ORIGINAL "how <> 'replay' AND (?1 IS NULL OR pipeline = ?1)"
+#define ANSWERED "kind = 'manual' AND status = 'ok' AND secret = 0 AND " ORIGINAL
+
+int record_query_report(Record *r, lua_State *L, const char *pipeline)
+{
+	/* Per step: counts, human time, its median, the last execution. */
+	static const char steps_sql[] =
+		"SELECT c.pipeline, c.step, c.executions, c.manual_executions, c.auto_executions,"
+		" coalesce(m.manual_answers, 0) AS manual_answers,"
+		" coalesce(m.distinct_outputs, 0) AS distinct_outputs,"
+		" coalesce(m.input_groups, 0) AS input_groups,"
+		" coalesce(m.human_ms, 0) AS human_ms, coalesce(m.secret, 0) AS secret,"
+		" coalesce(m.candidate_runs, 0) AS candidate_runs,"
+		" coalesce(m.candidate_agreed, 0) AS candidate_agreed,"
+		" l.kind AS last_kind, lm.output AS last_answer, lm.operator AS last_operator,"
+		" lm.inputs AS last_inputs, med.duration_ms AS median_human_ms"
+		" FROM (SELECT pipeline, name AS step, count(*) AS executions,"
+		"   sum(kind = 'manual') AS manual_executions, sum(kind = 'auto') AS auto_executions,"
+		"   max(id) AS last_id"
+		"  FROM steps WHERE " ORIGINAL " GROUP BY pipeline, name) c"
+		" LEFT JOIN (SELECT pipeline, name, sum(status = 'ok') AS manual_answers,"
+		"   count(DISTINCT CASE WHEN status = 'ok' THEN output END) AS distinct_outputs,"
+		"   count(DISTINCT CASE WHEN status = 'ok' THEN coalesce(inputs, '') END) AS input_groups,"
+		"   sum(duration_ms) AS human_ms, max(secret) AS secret,"
+		"   sum(candidate_agrees IS NOT NULL) AS candidate_runs,"
+		"   sum(candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id"
+		"  FROM steps WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m"
+		" ON m.pipeline = c.pipeline AND m.name = c.step"
+		" JOIN steps l ON l.id = c.last_id"
+		" LEFT JOIN steps lm ON lm.id = m.last_manual_id"
+		" LEFT JOIN (SELECT pipeline, name, duration_ms FROM"
+		"   (SELECT pipeline, name, duration_ms,"
+		"     row_number() OVER (PARTITION BY pipeline, name ORDER BY duration_ms) AS k,"
+		"     count(*) OVER (PARTITION BY pipeline, name) AS n"
+		"    FROM steps WHERE kind = 'manual' AND " ORIGINAL ")"
+		"   WHERE k = (n + 1) / 2) med ON med.pipeline = c.pipeline AND med.name = c.step"
+		" ORDER BY human_ms DESC, c.pipeline, c.step";
+	/* Equal inputs, different answers: each answer with how often. */
+	static const char conflicts_sql[] =
+		"SELECT s.pipeline, s.name AS step, s.inputs, s.output, count(*) AS n"
+		" FROM steps s JOIN (SELECT pipeline, name, inputs FROM steps WHERE " ANSWERED
+		"   GROUP BY pipeline, name, inputs HAVING count(DISTINCT output) > 1) g"
+		" ON s.pipeline = g.pipeline AND s.name = g.name AND s.inputs IS g.inputs"
+		" WHERE s.kind = 'manual' AND s.status = 'ok' AND s.secret = 0 AND s.how <> 'replay'"
+		" GROUP BY s.pipeline, s.name, s.inputs, s.output"
+		" ORDER BY s.pipeline, s.name, s.inputs, n DESC, s.output";
+	/*
+	 * Auto outputs next to what people answered for the same inputs; only
+	 * the steps that people answered are read.
+	 */
+	static const char checks_sql[] =
+		"WITH m AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps WHERE " ANSWERED "),"
+		" a AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps"
+		"   WHERE kind = 'auto' AND status = 'ok' AND how <> 'replay'"
+		"   AND (pipeline, name) IN (SELECT pipeline, name FROM m))"
+		" SELECT a.pipeline, a.name AS step, a.inputs, a.output AS auto_output,"
+		" m.output AS manual_output, a.output IS m.output AS agrees"
+		" FROM a JOIN m ON a.pipeline = m.pipeline AND a.name = m.name AND a.inputs IS m.inputs"
+		" ORDER BY a.pipeline, a.name, agrees, a.inputs";
+	lua_createtable(L, 0, 3);
+	if (query(r, L, steps_sql, "cannot read the report", 1, &pipeline))
+		goto fail;
+	lua_setfield(L, -2, "steps");
+	if (query(r, L, conflicts_sql, "cannot read the report", 1, &pipeline))
+		goto fail;
+	lua_setfield(L, -2, "conflicts");
+	if (query(r, L, checks_sql, "cannot read the report", 1, &pipeline))
+		goto fail;
+	lua_setfield(L, -2, "checks");
+	return 0;
+fail:
+	lua_pop(L, 1);
+	return -1;
+}
+
+int record_query_answers(Record *r, lua_State *L, const char *pipeline, const char *step)
+{
+	static const char sql[] =
+		"SELECT inputs, output, count(*) AS n FROM steps"
+		" WHERE name = ?2 AND " ANSWERED
+		" GROUP BY inputs, output ORDER BY inputs, output";
+	const char *params[2] = { pipeline, step };
+	return query(r, L, sql, "cannot read the answers", 2, params);
+}
+
+/* Calls f(row) for one row: run under protection so the statement is finalized. */
+static int each_row_call(lua_State *L)
+{
+	lua_call(L, 1, 0);
+	return 0;
+}
+
+int record_each_step(Record *r, lua_State *L, const char *pipeline)
+{
+	static const char sql[] =
+		"SELECT " STEP_COLUMNS ", r.status AS run_status FROM steps s JOIN runs r ON r.id = s.run"
+		" WHERE ?1 IS NULL OR s.pipeline = ?1 ORDER BY s.id";
+	sqlite3_stmt *st;
+	int rc, cols, fn = lua_gettop(L);
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		record_fail(r, "cannot read the history");
+		lua_pop(L, 1);
+		return -1;
+	}
+	bind_text(st, 1, pipeline);
+	cols = sqlite3_column_count(st);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		lua_pushcfunction(L, each_row_call);
+		lua_pushvalue(L, fn);
+		push_row(L, st, cols);
+		if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+			sqlite3_finalize(st);
+			lua_remove(L, fn);
+			return lua_error(L);
+		}
+	}
+	if (rc != SQLITE_DONE)
+		record_fail(r, "cannot read the history");
+	sqlite3_finalize(st);
+	lua_remove(L, fn);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -87,4 +87,20 @@ int record_query_runs(Record *r, lua_State *L, const char *pipeline);
 int record_query_run(Record *r, lua_State *L, int64_t id);          /* nil when absent */
 int record_query_history(Record *r, lua_State *L, const char *pipeline, const char *step);
 
+/*
+ * The queries behind report and suggest ([-0, +1] a table, or -1):
+ * report:   { steps = {...}, conflicts = {...}, checks = {...} } for one
+ *           pipeline or all (see record.c for the columns);
+ * answers:  the distinct (inputs, output) pairs people gave for a step.
+ */
+int record_query_report(Record *r, lua_State *L, const char *pipeline);
+int record_query_answers(Record *r, lua_State *L, const char *pipeline, const char *step);
+
+/*
+ * Call the function on top of the stack with each step row of the
+ * pipeline (or all), oldest first; pops the function. 0, or -1 when the
+ * history fails; an error raised by the function propagates.
+ */
+int record_each_step(Record *r, lua_State *L, const char *pipeline);
+
 #endif

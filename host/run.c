@@ -316,6 +316,51 @@ int run_command(lua_State *L, const Options *opt)
 	return code;
 }
 
+/* report, suggest: verdicts from the record, by lua/report.lua. */
+static int report_command(lua_State *L, Host *h, const Options *opt)
+{
+	const char *pipeline = opt->nwords ? opt->words[0] : NULL;
+	int min_runs = opt->min_runs ? opt->min_runs : 5;
+	int suggest = strcmp(opt->command, "suggest") == 0;
+
+	if (host_load_embedded(L, "lua/report.lua") != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	lua_getfield(L, -1, suggest ? "suggest" : "report");
+	if (record_query_report(h->rec, L, pipeline))
+		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	lua_getfield(L, -1, "steps");
+	if (pipeline && lua_rawlen(L, -1) == 0)
+		return host_fail(L, EXIT_USAGE, "%s: no pipeline %s in %s", opt->command, pipeline, record_path(h->rec));
+	lua_pop(L, 1);
+	if (!suggest) {
+		lua_pushboolean(L, opt->json);
+		lua_pushinteger(L, min_runs);
+		lua_call(L, 3, 0);
+		return EXIT_OK;
+	}
+	if (record_query_answers(h->rec, L, pipeline, opt->words[1]))
+		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	lua_pushstring(L, pipeline);
+	lua_pushstring(L, opt->words[1]);
+	lua_pushinteger(L, min_runs);
+	lua_call(L, 5, 3);
+	if (lua_toboolean(L, -3))
+		return EXIT_OK;
+	return host_fail(L, (int)lua_tointeger(L, -1), "suggest: %s", lua_tostring(L, -2));
+}
+
+/* export: every step row, streamed as JSON lines or CSV. */
+static int export_command(lua_State *L, Host *h, const Options *opt)
+{
+	lua_getfield(L, -1, "export");
+	lua_pushboolean(L, opt->csv);
+	lua_call(L, 1, 1);
+	if (record_each_step(h->rec, L, opt->nwords ? opt->words[0] : NULL))
+		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	return EXIT_OK;
+}
+
 /* runs, show, history: query the record, format with lua/views.lua. */
 int view_command(lua_State *L, const Options *opt)
 {
@@ -329,6 +374,10 @@ int view_command(lua_State *L, const Options *opt)
 	if (host_load_embedded(L, "lua/views.lua") != LUA_OK)
 		return lua_error(L);
 	lua_call(L, 0, 1);
+	if (strcmp(cmd, "report") == 0 || strcmp(cmd, "suggest") == 0)
+		return report_command(L, h, opt);
+	if (strcmp(cmd, "export") == 0)
+		return export_command(L, h, opt);
 	lua_getfield(L, -1, cmd);
 
 	if (strcmp(cmd, "runs") == 0) {

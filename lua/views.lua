@@ -153,4 +153,34 @@ function M.history(rows, as_json)
   grid({ "RUN", "SEQ", "STEP", "KIND", "HOW", "STATUS", "INPUTS", "VALUE", "TIME", "OPERATOR" }, lines)
 end
 
+-- export: one step row, as a JSON line or a CSV record.
+local export_columns = { "run", "pipeline", "seq", "name", "occurrence", "kind", "how", "status",
+  "inputs", "output", "error", "secret", "replayable", "candidate_output", "candidate_agrees",
+  "operator", "instructions", "started_at", "finished_at", "duration_ms", "run_status" }
+
+local function csv_field(v)
+  if v == nil then return "" end
+  v = tostring(v)
+  if v:find('[,"\r\n]') then return '"' .. v:gsub('"', '""') .. '"' end
+  return v
+end
+
+function M.export(as_csv)
+  if as_csv then
+    io.write(table.concat(export_columns, ","), "\r\n")
+    return function(s)
+      local fields = {}
+      for i, c in ipairs(export_columns) do fields[i] = csv_field(s[c]) end
+      io.write(table.concat(fields, ","), "\r\n")
+    end
+  end
+  return function(s)
+    local row = {}
+    for _, c in ipairs(export_columns) do row[c] = orNull(s[c]) end
+    row.inputs, row.output, row.candidate_output = value(s.inputs), value(s.output), value(s.candidate_output)
+    row.secret, row.replayable, row.candidate_agrees = s.secret == 1, s.replayable == 1, agrees(s.candidate_agrees)
+    io.write(json.encode(row), "\n")
+  end
+end
+
 return M

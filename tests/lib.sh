@@ -55,3 +55,6 @@ pty() {
 
 # write FILE: stdin to FILE.
 write() { cat >"$1"; }
+
+# flat TEXT: TEXT with every run of spaces and newlines made one space.
+flat() { printf '%s' "$1" | tr -s ' \n' '  '; }

@@ -1,0 +1,326 @@
+-- lua/report.lua: verdicts from the record (report), the auto() code they lead to (suggest).
+local json = require "json"
+
+local M = {}
+
+local function decode(text)
+  if text == nil then return nil end
+  local ok, v = pcall(json.decode, text)
+  if ok then return v end
+  return text
+end
+
+local function orNull(v)
+  if v == nil then return json.null end
+  return v
+end
+
+-- Human time for people: 850 ms, 12 s, 4.2 min, 1.5 h.
+local function duration(ms)
+  ms = ms or 0
+  if ms < 1000 then return string.format("%d ms", ms) end
+  if ms < 60000 then return string.format("%.0f s", ms / 1000) end
+  if ms < 3600000 then return string.format("%.1f min", ms / 60000) end
+  return string.format("%.1f h", ms / 3600000)
+end
+
+local function cut(text, width)
+  text = tostring(text or ""):gsub("[\r\n\t]", " ")
+  if #text > width then return text:sub(1, width - 3) .. "..." end
+  return text
+end
+
+-- Write text wrapped at 80 columns; continuation lines indented by indent.
+local function say(text, indent)
+  local lead = text:match("^%s*")
+  local line, out = "", {}
+  for word in text:gmatch("%S+") do
+    if #line == 0 and #out == 0 then word = lead .. word end
+    if #line > 0 and #line + 1 + #word > 80 then
+      out[#out + 1] = line
+      line = (indent or "") .. word
+    else
+      line = #line > 0 and line .. " " .. word or word
+    end
+  end
+  out[#out + 1] = line
+  io.write(table.concat(out, "\n"), "\n")
+end
+
+local function plural(n, one, many)
+  return string.format("%d %s", n, n == 1 and one or (many or one .. "s"))
+end
+
+-- "kind", "kind and size", "inputs": what the answer was looked up by.
+local function input_words(inputs_text)
+  local v = decode(inputs_text)
+  if type(v) ~= "table" or v[1] ~= nil then return "inputs" end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  if #keys == 0 then return "inputs" end
+  table.sort(keys)
+  if #keys == 1 then return keys[1] end
+  return table.concat(keys, ", ", 1, #keys - 1) .. " and " .. keys[#keys]
+end
+
+-- Group rows of a query by pipeline and step.
+local function by_step(rows)
+  local out = {}
+  for _, r in ipairs(rows) do
+    local key = r.pipeline .. "\0" .. r.step
+    out[key] = out[key] or {}
+    table.insert(out[key], r)
+  end
+  return out
+end
+
+-- Decide one step's verdict, with a reason people can read.
+local function judge(s, conflicts, checks, min_runs)
+  local n = s.manual_answers
+  if s.last_kind == "auto" then
+    local agreed, differ = 0, {}
+    for _, c in ipairs(checks or {}) do
+      if c.agrees == 1 then agreed = agreed + 1 else differ[#differ + 1] = c end
+    end
+    if checks then s.check_agreed, s.check_differ = agreed, differ end
+    if #differ > 0 then
+      return "automated", string.format("the code disagrees with people for %s of %s",
+        plural(#differ, "kind of inputs", "kinds of inputs"), plural(agreed + #differ, "recorded one"))
+    elseif agreed > 0 then
+      return "automated", string.format("the code agrees with people for all %s", plural(agreed, "recorded kind of inputs", "recorded kinds of inputs"))
+    end
+    return "automated", "its latest executions are auto"
+  end
+  if s.secret == 1 then
+    return "secret", "a secret answer is never automated from the record"
+  end
+  if n < min_runs then
+    return "too few runs", string.format("%s; at least %d needed", plural(n, "manual answer"), min_runs)
+  end
+  if conflicts then
+    local groups, first = {}, nil
+    for _, c in ipairs(conflicts) do
+      groups[c.inputs or "null"] = true
+      first = first or c.inputs
+    end
+    local parts, answers = {}, 0
+    for _, c in ipairs(conflicts) do
+      if c.inputs == first then
+        answers = answers + 1
+        if answers <= 3 then
+          parts[#parts + 1] = string.format("%s (%s)", cut(c.output, 30), plural(c.n, "time"))
+        end
+      end
+    end
+    if answers > 3 then parts[#parts + 1] = string.format("%d more", answers - 3) end
+    local count = 0
+    for _ in pairs(groups) do count = count + 1 end
+    return "varies", string.format("%s, different answers: %s people answered %s%s",
+      first and "same inputs" or "no inputs to tell them apart", first and "for " .. cut(first, 40) or "", table.concat(parts, ", ", 1, #parts - 1) .. " and " .. parts[#parts],
+      count > 1 and string.format(" (and %s more)", plural(count - 1, "kind of inputs", "kinds of inputs")) or "")
+  end
+  if s.distinct_outputs == 1 then
+    return "ready: constant", string.format("%s, always %s", plural(n, "answer"), cut(s.last_answer, 40))
+  end
+  if s.input_groups > 1 and n > s.input_groups then
+    return "ready: lookup", string.format("%s over %s, always the same answer for the same %s",
+      plural(n, "answer"), plural(s.input_groups, "kind of inputs", "kinds of inputs"), input_words(s.last_inputs))
+  end
+  return "too few runs", string.format("%s, each for inputs not seen before: nothing repeats yet", plural(n, "answer"))
+end
+
+-- Verdicts for every step of the report data, ranked by human time.
+local function analyse(data, min_runs)
+  local conflicts, checks = by_step(data.conflicts), by_step(data.checks)
+  for i, s in ipairs(data.steps) do
+    local key = s.pipeline .. "\0" .. s.step
+    s.rank = i
+    s.conflicts = conflicts[key]
+    s.verdict, s.reason = judge(s, conflicts[key], checks[key], min_runs)
+  end
+  return data.steps
+end
+
+local function next_sentence(steps, several)
+  local function name(s)
+    return several and string.format("`%s` of %s", s.step, s.pipeline) or string.format("`%s`", s.step)
+  end
+  for _, s in ipairs(steps) do
+    if s.verdict:match("^ready") then
+      local why
+      if s.verdict == "ready: constant" then
+        why = "always the same answer (" .. cut(s.last_answer, 30) .. ")"
+      elseif s.verdict == "ready: lookup" then
+        why = "always the same answer for the same " .. input_words(s.last_inputs)
+      else
+        why = s.reason
+      end
+      return string.format("Automate %s next: %s, %s, %s of human time so far.",
+        name(s), plural(s.manual_answers, "run"), why, duration(s.human_ms))
+    end
+  end
+  for _, s in ipairs(steps) do
+    if s.manual_executions > 0 and s.verdict ~= "automated" then
+      return string.format("Nothing is ready to automate yet; %s has taken the most human time (%s): %s.",
+        name(s), duration(s.human_ms), s.verdict)
+    end
+  end
+  return "No manual step is waiting to be automated."
+end
+
+function M.report(data, as_json, min_runs)
+  local steps = analyse(data, min_runs)
+  if as_json then
+    local out = json.array()
+    for i, s in ipairs(steps) do
+      local conflicts = json.array()
+      for _, c in ipairs(s.conflicts or {}) do
+        conflicts[#conflicts + 1] = { inputs = orNull(decode(c.inputs)), output = orNull(decode(c.output)), count = c.n }
+      end
+      local differ = json.array()
+      for _, c in ipairs(s.check_differ or {}) do
+        differ[#differ + 1] = { inputs = orNull(decode(c.inputs)), auto_output = orNull(decode(c.auto_output)),
+                                manual_output = orNull(decode(c.manual_output)) }
+      end
+      out[i] = {
+        pipeline = s.pipeline, step = s.step, kind = s.last_kind, rank = i,
+        executions = s.executions, manual_executions = s.manual_executions,
+        auto_executions = s.auto_executions, distinct_outputs = s.distinct_outputs,
+        input_groups = s.input_groups, verdict = s.verdict, reason = s.reason,
+        human_ms = s.human_ms, median_human_ms = orNull(s.median_human_ms),
+        last_answer = orNull(decode(s.last_answer)), last_operator = orNull(s.last_operator),
+        candidate_agreement = s.candidate_runs > 0 and { agreed = s.candidate_agreed, runs = s.candidate_runs } or json.null,
+        conflicts = conflicts, disagreements = differ,
+      }
+    end
+    io.write(json.encode(out), "\n")
+    return
+  end
+  if #steps == 0 then
+    io.write("No steps recorded yet.\n")
+    return
+  end
+  local pipelines, several = {}, false
+  for _, s in ipairs(steps) do pipelines[s.pipeline] = true end
+  if next(pipelines, next(pipelines)) then several = true end
+  local fmt = "%-22s %-15s %6s %7s %6s %9s %9s\n"
+  io.write(string.format(fmt, "STEP", "VERDICT", "MANUAL", "ANSWERS", "INPUTS", "HUMAN", "MEDIAN"))
+  for _, s in ipairs(steps) do
+    local name = several and (s.pipeline .. "/" .. s.step) or s.step
+    io.write(string.format(fmt, cut(name, 22), s.verdict, s.manual_executions, s.distinct_outputs,
+      s.input_groups, duration(s.human_ms), s.median_human_ms and duration(s.median_human_ms) or "-"))
+  end
+  io.write("\n")
+  for _, s in ipairs(steps) do
+    if s.verdict:match("^ready") or s.verdict == "varies" or s.verdict == "secret" or s.check_agreed then
+      local name = several and (s.pipeline .. "/" .. s.step) or s.step
+      say(string.format("%s: %s: %s.", name, s.verdict, s.reason), "  ")
+      for _, c in ipairs(s.check_differ or {}) do
+        say(string.format("  for %s the code answers %s, people answered %s",
+          cut(c.inputs or "no inputs", 30), cut(c.auto_output, 20), cut(c.manual_output, 20)), "    ")
+      end
+    end
+  end
+  io.write("\n")
+  say(next_sentence(steps, several))
+end
+
+-- A Lua literal for a decoded JSON value: strings escaped, keys sorted, floats kept floats.
+local function literal(v, indent)
+  indent = indent or ""
+  local t = type(v)
+  if v == json.null then return "json.null" end
+  if t == "string" then
+    if v:find('"') and not v:find("[%c'\\]") then return "'" .. v .. "'" end
+    return (string.format("%q", v):gsub("\\\n", "\\n"))
+  elseif t == "number" then
+    if math.type(v) == "integer" then return string.format("%d", v) end
+    for prec = 15, 17 do
+      local s = string.format("%." .. prec .. "g", v)
+      if tonumber(s) == v then
+        if not s:find("[%.eEn]") then s = s .. ".0" end
+        return s
+      end
+    end
+  elseif t == "boolean" then
+    return tostring(v)
+  elseif t == "table" then
+    if next(v) == nil then
+      return (getmetatable(v) or {}).__jsontype == "array" and "json.array()" or "{}"
+    end
+    local inner, parts = indent .. "  ", {}
+    if v[1] ~= nil then
+      for _, item in ipairs(v) do parts[#parts + 1] = inner .. literal(item, inner) end
+    else
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = k end
+      table.sort(keys)
+      for _, k in ipairs(keys) do
+        local key = k:match("^[%a_][%w_]*$") and k or "[" .. literal(k) .. "]"
+        parts[#parts + 1] = inner .. key .. " = " .. literal(v[k], inner)
+      end
+    end
+    return "{\n" .. table.concat(parts, ",\n") .. ",\n" .. indent .. "}"
+  end
+  error("no Lua literal for a " .. t)
+end
+M.literal = literal
+
+local function identifier(name)
+  local id = name:gsub("[^%w_]", "_")
+  if id:match("^%d") then id = "_" .. id end
+  return id
+end
+
+-- Print the auto() code for a ready step; returns nil, why (with evidence) otherwise.
+function M.suggest(data, answers, pipeline, step, min_runs)
+  local s
+  for _, row in ipairs(analyse(data, min_runs)) do
+    if row.step == step then s = row end
+  end
+  if not s then return nil, string.format("no step \"%s\" recorded in pipeline %s", step, pipeline), 2 end
+  local head = string.format("-- Suggested by understudy for step %q of pipeline %q:\n-- %s: %s.\n",
+    step, pipeline, s.verdict, s.reason)
+  if s.verdict == "ready: constant" then
+    local value = literal(decode(s.last_answer))
+    io.write(head, string.format("-- Put this in place of the manual(%q, ...) call:\n", step),
+      string.format("auto(%q, function() return %s end)\n", step, value))
+    return true
+  elseif s.verdict == "ready: lookup" then
+    local id = identifier(step)
+    local lines = { head,
+      "-- Known inputs are answered from the table; new ones still go to a person.\n",
+      string.format("-- Put this before the step, then write %s_lookup in place of manual\n", id),
+      string.format("-- in the step's call; the call's arguments stay as they are:\n--   %s_lookup(%q, ...)\n", id, step),
+      string.format("local %s_answers = {\n", id) }
+    for _, a in ipairs(answers) do
+      lines[#lines + 1] = string.format("  [%s] = %s,\n", literal(a.inputs or "null"), literal(decode(a.output), "  "))
+    end
+    lines[#lines + 1] = "}\n"
+    lines[#lines + 1] = string.format([[
+local function %s_lookup(name, instructions, opts)
+  local inputs = opts and opts.inputs
+  local known = %s_answers[json.encode(inputs)]
+  if known == nil then
+    return manual(name, instructions, opts)
+  end
+  return auto(name, function() return known end, { inputs = inputs })
+end
+]], id, id)
+    io.write(table.concat(lines))
+    return true
+  end
+  local why = { string.format("step \"%s\" is not ready to automate: %s: %s.", step, s.verdict, s.reason) }
+  local conflicts = s.conflicts or {}
+  if #conflicts > 0 then why[#why + 1] = "The record (inputs: answer, how often):" end
+  for i, c in ipairs(conflicts) do
+    if i > 20 then
+      why[#why + 1] = string.format("  ... and %d more", #conflicts - 20)
+      break
+    end
+    why[#why + 1] = string.format("  %s: %s (%s)", c.inputs or "no inputs", c.output, plural(c.n, "time"))
+  end
+  return nil, table.concat(why, "\n"), 1
+end
+
+return M
