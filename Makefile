@@ -16,7 +16,7 @@ DESTDIR ?=
 BUILD ?= build
 
 SRC = host/main.c host/host.c host/run.c host/step.c host/prompt.c host/record.c \
-      host/codec.c host/buf.c host/sha256.c stdlib/json.c
+      host/codec.c host/buf.c host/sha256.c host/notify.c stdlib/json.c
 LUA = lua/prelude.lua lua/views.lua lua/report.lua
 OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
 HDR = $(wildcard host/*.h)

@@ -27,7 +27,9 @@ static int enc_value(Enc *e, int idx);
 static int enc_fail(Enc *e, const char *what)
 {
 	buf_reset(e->why);
-	buf_addf(e->why, "%s%s", e->wlen ? e->where : "", what);
+	buf_adds(e->why, what);
+	if (e->wlen)
+		buf_addf(e->why, " at %s", e->where);
 	return -1;
 }
 
@@ -73,7 +75,7 @@ static int enc_string(Enc *e, const char *s, size_t n)
 		if (c >= 0x80) {
 			size_t k = utf8_len(u + i, n - i);
 			if (k == 0)
-				return enc_fail(e, ": string is not valid UTF-8");
+				return enc_fail(e, "string is not valid UTF-8");
 			i += k;
 			continue;
 		}
@@ -111,7 +113,7 @@ static int enc_float(Enc *e, double d)
 {
 	char tmp[40];
 	if (isnan(d) || isinf(d))
-		return enc_fail(e, isnan(d) ? ": number is NaN" : ": number is infinite");
+		return enc_fail(e, isnan(d) ? "number is NaN" : "number is infinite");
 	if (d == floor(d) && fabs(d) < 9007199254740992.0) {
 		buf_addf(e->b, "%lld", (long long)d);
 		return 0;
@@ -177,11 +179,11 @@ static int enc_table(Enc *e, int idx)
 
 	for (int i = 0; i < e->depth; i++)
 		if (e->path[i] == p)
-			return enc_fail(e, ": table contains itself (cycle)");
+			return enc_fail(e, "table contains itself (cycle)");
 	if (e->depth == MAX_DEPTH)
-		return enc_fail(e, ": tables nested too deep");
+		return enc_fail(e, "tables nested too deep");
 	if (!lua_checkstack(L, 8))
-		return enc_fail(e, ": out of stack space");
+		return enc_fail(e, "out of stack space");
 
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
@@ -194,14 +196,14 @@ static int enc_table(Enc *e, int idx)
 				maxint = lua_tointeger(L, -2);
 		} else {
 			lua_pop(L, 2);
-			return enc_fail(e, ": table key is not a string or a positive integer");
+			return enc_fail(e, "table key is not a string or a positive integer");
 		}
 		lua_pop(L, 1);
 	}
 	if (nint && nstr)
-		return enc_fail(e, ": table mixes array items and named fields");
+		return enc_fail(e, "table mixes array items and named fields");
 	if (nint && maxint != nint)
-		return enc_fail(e, ": array has holes");
+		return enc_fail(e, "array has holes");
 
 	e->path[e->depth++] = p;
 	if (total == 0) {
@@ -226,7 +228,7 @@ static int enc_table(Enc *e, int idx)
 		size_t k = 0;
 		if (!keys) {
 			e->depth--;
-			return enc_fail(e, ": out of memory");
+			return enc_fail(e, "out of memory");
 		}
 		/* Keys stay alive: the table holds them and is not changed meanwhile. */
 		lua_pushnil(L);
@@ -289,7 +291,7 @@ static int enc_value(Enc *e, int idx)
 		/* fall through */
 	default: {
 		char what[64];
-		snprintf(what, sizeof what, ": %s value", luaL_typename(L, idx));
+		snprintf(what, sizeof what, "%s value", luaL_typename(L, idx));
 		return enc_fail(e, what);
 	}
 	}

@@ -28,7 +28,7 @@ Host *host_get(lua_State *L)
 static int host_gc(lua_State *L)
 {
 	Host *h = luaL_checkudata(L, 1, HOST_MT);
-	Buf *bufs[] = { &h->inputs, &h->output, &h->why, &h->line, &h->prompt, &h->reason,
+	Buf *bufs[] = { &h->inputs, &h->output, &h->candidate, &h->why, &h->line, &h->prompt, &h->reason,
 	                &h->errors, &h->traceback, &h->failure, &h->failure_trace };
 	record_close(h->rec);
 	h->rec = NULL;

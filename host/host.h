@@ -31,7 +31,7 @@ typedef struct Options {
 	int json;
 	int csv;
 	int min_runs;              /* 0: the default */
-	int no_trust;
+	int no_trust;              /* --no-trust: a person answers every step */
 	const char *progname;
 } Options;
 
@@ -46,6 +46,7 @@ typedef struct Host {
 	int tty;                   /* standard input is a terminal */
 	int exit_code;             /* set by whoever fails with a special code */
 	Buf inputs, output;        /* a step's values as JSON, reused by every step */
+	Buf candidate;             /* a candidate's answer as JSON */
 	Buf why, line, prompt, reason, errors;   /* scratch, likewise */
 	Buf traceback;             /* set by host_msgh */
 	Buf failure;               /* message raised by the last failed step */
@@ -87,8 +88,12 @@ int host_load_embedded(lua_State *L, const char *name);
 /* step.c: manual() and auto(). */
 void step_open(lua_State *L);
 
-/* prompt.c: read one line of answer; 1 got it, 0 end of input, -1 interrupted. */
-int prompt_read_line(Host *h, const char *prompt, int secret, Buf *out);
+/* prompt.c: read one line of answer (timeout_ms 0: wait for ever). */
+enum { PROMPT_LINE = 1, PROMPT_EOF = 0, PROMPT_INTERRUPTED = -1, PROMPT_TIMEOUT = -2 };
+int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Buf *out);
+
+/* notify.c: POST a JSON body to url; 0, or -1 with why in err. */
+int notify_post(const char *url, const char *json, Buf *err);
 void prompt_restore_terminal(void);
 
 /* run.c: the commands that run scripts, and the record's views. */

@@ -76,6 +76,7 @@ static const OptDef optdefs[] = {
 	{ "answers", 1, C_RUN, "--answers FILE         answers from a JSON object {\"step\": answer}" },
 	{ "operator", 1, C_RUN, "--operator NAME        who does the manual steps (default $USER)" },
 	{ "name", 1, C_RUN, "--name NAME            the pipeline's name (default: script name without .lua)" },
+	{ "no-trust", 0, C_RUN, "--no-trust             ask a person even where a trusted candidate could answer" },
 	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT, "--json                 JSON output" },
 	{ "min-runs", 1, C_REPORT | C_SUGGEST, "--min-runs N           manual answers a verdict needs (default 5)" },
 	{ "csv", 0, C_EXPORT, "--csv                  CSV instead of JSON lines" },
@@ -196,6 +197,7 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "name") == 0) o->name = value;
 		else if (strcmp(d->name, "json") == 0) o->json = 1;
 		else if (strcmp(d->name, "csv") == 0) o->csv = 1;
+		else if (strcmp(d->name, "no-trust") == 0) o->no_trust = 1;
 		else if (strcmp(d->name, "min-runs") == 0) {
 			char *end;
 			long n = strtol(value, &end, 10);

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -31,12 +33,39 @@ static void echo_off(void)
 		echo_is_off = 1;
 }
 
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+}
+
+/* Arm (ms > 0) or disarm (0) the timer whose signal ends a waiting read. */
+static void alarm_set(int ms)
+{
+	struct itimerval it;
+	memset(&it, 0, sizeof it);
+	if (ms > 0) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_alarm;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);   /* no SA_RESTART: the read returns */
+		it.it_value.tv_sec = ms / 1000;
+		it.it_value.tv_usec = (ms % 1000) * 1000;
+	}
+	timed_out = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 /*
  * Show prompt on stderr and read one line from stdin (the terminal, or the
- * piped lines). Returns 1 with the line (no newline) in out, 0 at end of
- * input, -1 when interrupted by a signal.
+ * piped lines). Returns PROMPT_LINE with the line (no newline) in out,
+ * PROMPT_EOF at end of input, PROMPT_INTERRUPTED on Ctrl-C or SIGTERM,
+ * PROMPT_TIMEOUT when timeout_ms (if not 0) passed first.
  */
-int prompt_read_line(Host *h, const char *prompt, int secret, Buf *out)
+int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Buf *out)
 {
 	int rc;
 	fputs(prompt, stderr);
@@ -44,13 +73,18 @@ int prompt_read_line(Host *h, const char *prompt, int secret, Buf *out)
 	if (secret && h->tty)
 		echo_off();
 	buf_reset(out);
+	alarm_set(timeout_ms);
 	for (;;) {
 		int c = getc(stdin);
 		if (c == EOF) {
 			if (ferror(stdin) && errno == EINTR) {
 				clearerr(stdin);
 				if (host_interrupted) {
-					rc = -1;
+					rc = PROMPT_INTERRUPTED;
+					break;
+				}
+				if (timed_out) {
+					rc = PROMPT_TIMEOUT;
 					break;
 				}
 				continue;
@@ -66,13 +100,14 @@ int prompt_read_line(Host *h, const char *prompt, int secret, Buf *out)
 		}
 		buf_addc(out, (char)c);
 	}
+	alarm_set(0);
 	prompt_restore_terminal();
 	if (rc == 1 && out->len && out->data[out->len - 1] == '\r')
 		out->data[--out->len] = '\0';
 	/* Piped answers are not echoed by a terminal: show them, so logs read well. */
 	if (rc == 1 && !h->tty)
 		fprintf(stderr, "%s\n", secret ? "" : buf_str(out));
-	if (rc == -1)
+	if (rc == PROMPT_INTERRUPTED || rc == PROMPT_TIMEOUT)
 		fputc('\n', stderr);
 	return rc;
 }

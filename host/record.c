@@ -74,6 +74,7 @@ static const char *const migrations[] = {
 	"  secret_hash TEXT,"
 	"  candidate_output TEXT,"
 	"  candidate_agrees INTEGER,"
+	"  candidate_source TEXT,"
 	"  replay_of INTEGER REFERENCES steps(id),"
 	"  operator TEXT,"
 	"  started_at TEXT NOT NULL,"
@@ -209,8 +210,9 @@ fail:
 static const char insert_step_sql[] =
 	"INSERT INTO steps (run, pipeline, seq, name, occurrence, kind, how, instructions,"
 	" inputs, output, replayable, status, error, secret, secret_hash, candidate_output,"
-	" candidate_agrees, replay_of, operator, started_at, finished_at, duration_ms)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" candidate_agrees, replay_of, operator, started_at, finished_at, duration_ms,"
+	" candidate_source)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 Record *record_open(const char *path, int create, Buf *err)
 {
@@ -413,6 +415,7 @@ int record_step_add(Record *r, const StepRow *row)
 	p->error = pending_strdup(r, row->error);
 	p->secret_hash = pending_strdup(r, row->secret_hash);
 	p->candidate_output = pending_strdup(r, row->candidate_output);
+	p->candidate_source = pending_strdup(r, row->candidate_source);
 	p->operator = pending_strdup(r, row->operator);
 	r->npending++;
 	if (r->npending >= FLUSH_ROWS || now_ms() - r->pending_since_ms >= FLUSH_MS)
@@ -465,6 +468,7 @@ static int insert_step(Record *r, const StepRow *s)
 	sqlite3_bind_text(st, 20, started, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 21, finished, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 22, s->duration_ms);
+	bind_text(st, 23, s->candidate_source);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -616,7 +620,8 @@ int record_query_report(Record *r, lua_State *L, const char *pipeline)
 		" coalesce(m.candidate_runs, 0) AS candidate_runs,"
 		" coalesce(m.candidate_agreed, 0) AS candidate_agreed,"
 		" l.kind AS last_kind, lm.output AS last_answer, lm.operator AS last_operator,"
-		" lm.inputs AS last_inputs, med.duration_ms AS median_human_ms"
+		" lm.inputs AS last_inputs, lm.candidate_source AS candidate_source,"
+		" med.duration_ms AS median_human_ms"
 		" FROM (SELECT pipeline, name AS step, count(*) AS executions,"
 		"   sum(kind = 'manual') AS manual_executions, sum(kind = 'auto') AS auto_executions,"
 		"   max(id) AS last_id"
@@ -660,7 +665,25 @@ int record_query_report(Record *r, lua_State *L, const char *pipeline)
 		" m.output AS manual_output, a.output IS m.output AS agrees"
 		" FROM a JOIN m ON a.pipeline = m.pipeline AND a.name = m.name AND a.inputs IS m.inputs"
 		" ORDER BY a.pipeline, a.name, agrees, a.inputs";
-	lua_createtable(L, 0, 3);
+	/* Candidates: agreements since the last disagreement, and that disagreement. */
+	static const char streaks_sql[] =
+		"SELECT s.pipeline, s.name AS step, count(*) AS streak FROM steps s"
+		" WHERE s.kind = 'manual' AND s.candidate_agrees = 1 AND s.how <> 'replay'"
+		" AND (?1 IS NULL OR s.pipeline = ?1)"
+		" AND s.id > coalesce((SELECT max(d.id) FROM steps d WHERE d.kind = 'manual'"
+		"   AND d.pipeline = s.pipeline AND d.name = s.name AND d.candidate_agrees = 0), 0)"
+		" GROUP BY s.pipeline, s.name";
+	static const char disagreements_sql[] =
+		"SELECT pipeline, name AS step, inputs, output, candidate_output, error FROM steps"
+		" WHERE id IN (SELECT max(id) FROM steps WHERE kind = 'manual' AND candidate_agrees = 0"
+		"   AND " ORIGINAL " GROUP BY pipeline, name)";
+	lua_createtable(L, 0, 5);
+	if (query(r, L, streaks_sql, "cannot read the report", 1, &pipeline))
+		goto fail;
+	lua_setfield(L, -2, "streaks");
+	if (query(r, L, disagreements_sql, "cannot read the report", 1, &pipeline))
+		goto fail;
+	lua_setfield(L, -2, "disagreements");
 	if (query(r, L, steps_sql, "cannot read the report", 1, &pipeline))
 		goto fail;
 	lua_setfield(L, -2, "steps");
@@ -722,4 +745,29 @@ int record_each_step(Record *r, lua_State *L, const char *pipeline)
 	sqlite3_finalize(st);
 	lua_remove(L, fn);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int record_candidate_streak(Record *r, const char *pipeline, const char *step, int n)
+{
+	static const char sql[] =
+		"SELECT candidate_agrees FROM steps WHERE pipeline = ?1 AND name = ?2 AND kind = 'manual'"
+		" AND how IN ('prompt', 'stdin', 'flag') ORDER BY id DESC LIMIT ?3";
+	sqlite3_stmt *st;
+	int streak = 0, rc;
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		record_fail(r, "cannot read the candidate's record");
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, pipeline, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	       sqlite3_column_int(st, 0) == 1)
+		streak++;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		record_fail(r, "cannot read the candidate's record");
+		streak = -1;
+	}
+	sqlite3_finalize(st);
+	return streak;
 }

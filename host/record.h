@@ -43,6 +43,7 @@ typedef struct StepRow {
 	const char *secret_hash;   /* keyed hash of a secret answer, or NULL */
 	const char *candidate_output;
 	int candidate_agrees;      /* 1, 0, or -1 for none */
+	const char *candidate_source;  /* where the candidate is defined: "file.lua:12-15" */
 	int64_t replay_of;         /* steps.id of the replayed step, 0: none */
 	const char *operator;
 	int64_t started_ms;
@@ -95,6 +96,13 @@ int record_query_history(Record *r, lua_State *L, const char *pipeline, const ch
  */
 int record_query_report(Record *r, lua_State *L, const char *pipeline);
 int record_query_answers(Record *r, lua_State *L, const char *pipeline, const char *step);
+
+/*
+ * How many of the step's latest executions answered by a person agreed
+ * with its candidate, counting back until one did not (at most n); -1 on
+ * error.
+ */
+int record_candidate_streak(Record *r, const char *pipeline, const char *step, int n);
 
 /*
  * Call the function on top of the stack with each step row of the

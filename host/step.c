@@ -17,13 +17,24 @@
 enum { T_DONE, T_STRING, T_NUMBER, T_BOOLEAN, T_CHOICE, T_JSON };
 static const char *const type_names[] = { "done", "string", "number", "boolean", "choice", "json", NULL };
 
+/* manual()'s options, in the order of their stack slots. */
+static const char *const manual_options[] = {
+	"type", "default", "choices", "validate", "secret", "inputs",
+	"candidate", "show", "compare", "trust", "timeout", "notify", NULL,
+};
+enum { O_TYPE, O_DEFAULT, O_CHOICES, O_VALIDATE, O_SECRET, O_INPUTS,
+       O_CANDIDATE, O_SHOW, O_COMPARE, O_TRUST, O_TIMEOUT, O_NOTIFY };
+
 /* A manual step's options, as absolute stack indices (0: absent). */
 typedef struct Spec {
 	const char *name;
 	int type;
-	int def, choices, validate, inputs;
+	int def, choices, validate, inputs, candidate, compare;
 	int nchoices;
-	int secret;
+	int secret, show;
+	int trust;                 /* 0: never answers alone */
+	int timeout_ms;            /* 0: wait for ever */
+	const char *notify;        /* URL, or NULL */
 } Spec;
 
 /* What both kinds of step share while they run. */
@@ -79,7 +90,7 @@ static void step_begin(lua_State *L, Host *h, Step *s, int inputs)
 	lua_pop(L, 1);
 	buf_reset(&h->inputs);
 	if (inputs && !lua_isnil(L, inputs) && codec_encode(L, inputs, &h->inputs, &h->why))
-		step_error(L, s->name, "inputs cannot be recorded as JSON: inputs%s", buf_str(&h->why));
+		step_error(L, s->name, "inputs cannot be recorded as JSON: %s", buf_str(&h->why));
 	s->started_wall = host_wall_ms();
 	s->started_mono = host_mono_ms();
 }
@@ -125,26 +136,29 @@ static void step_status(const StepRow *row, const char *value)
 /* Read the options of manual() into sp; values pushed at known slots. */
 static void spec_read(lua_State *L, Spec *sp)
 {
-	static const char *const known[] = { "type", "default", "choices", "validate", "secret", "inputs", NULL };
 	int opts = 3, base;
 	memset(sp, 0, sizeof *sp);
 	sp->name = luaL_checkstring(L, 1);
 	luaL_checkstring(L, 2);
-	opts_check(L, opts, sp->name, known);
+	opts_check(L, opts, sp->name, manual_options);
 	lua_settop(L, opts);
 	base = opts + 1;
-	for (int i = 0; known[i]; i++) {
+	for (int i = 0; manual_options[i]; i++) {
 		if (lua_istable(L, opts))
-			lua_getfield(L, opts, known[i]);
+			lua_getfield(L, opts, manual_options[i]);
 		else
 			lua_pushnil(L);
 	}
-	/* Slots: base+0 type, +1 default, +2 choices, +3 validate, +4 secret, +5 inputs. */
-	sp->def = lua_isnil(L, base + 1) ? 0 : base + 1;
-	sp->choices = lua_isnil(L, base + 2) ? 0 : base + 2;
-	sp->validate = lua_isnil(L, base + 3) ? 0 : base + 3;
-	sp->secret = lua_toboolean(L, base + 4);
-	sp->inputs = lua_isnil(L, base + 5) ? 0 : base + 5;
+#define SLOT(o) (lua_isnil(L, base + (o)) ? 0 : base + (o))
+	sp->def = SLOT(O_DEFAULT);
+	sp->choices = SLOT(O_CHOICES);
+	sp->validate = SLOT(O_VALIDATE);
+	sp->secret = lua_toboolean(L, base + O_SECRET);
+	sp->inputs = SLOT(O_INPUTS);
+	sp->candidate = SLOT(O_CANDIDATE);
+	sp->show = lua_toboolean(L, base + O_SHOW);
+	sp->compare = SLOT(O_COMPARE);
+#undef SLOT
 
 	if (sp->choices) {
 		if (!lua_istable(L, sp->choices))
@@ -160,15 +174,42 @@ static void spec_read(lua_State *L, Spec *sp)
 	}
 	if (sp->validate && !lua_isfunction(L, sp->validate))
 		step_error(L, sp->name, "validate must be a function, not a %s", luaL_typename(L, sp->validate));
+	if (sp->candidate && !lua_isfunction(L, sp->candidate))
+		step_error(L, sp->name, "candidate must be a function, not a %s", luaL_typename(L, sp->candidate));
+	if (sp->compare && !lua_isfunction(L, sp->compare))
+		step_error(L, sp->name, "compare must be a function, not a %s", luaL_typename(L, sp->compare));
+	if (!lua_isnil(L, base + O_TRUST)) {
+		if (!lua_isinteger(L, base + O_TRUST) || lua_tointeger(L, base + O_TRUST) < 1 ||
+		    lua_tointeger(L, base + O_TRUST) > 1000000)
+			step_error(L, sp->name, "trust must be a whole number of agreements from 1");
+		if (!sp->candidate)
+			step_error(L, sp->name, "trust needs a candidate");
+		sp->trust = (int)lua_tointeger(L, base + O_TRUST);
+	}
+	if (!lua_isnil(L, base + O_TIMEOUT)) {
+		lua_Number t = lua_tonumber(L, base + O_TIMEOUT);
+		if (lua_type(L, base + O_TIMEOUT) != LUA_TNUMBER || !(t > 0 && t <= 2592000))
+			step_error(L, sp->name, "timeout must be a number of seconds above 0");
+		if (!sp->def)
+			step_error(L, sp->name, "timeout needs a default, taken when nobody answers in time");
+		sp->timeout_ms = (int)(t * 1000 + 0.5);
+		if (sp->timeout_ms < 1)
+			sp->timeout_ms = 1;
+	}
+	if (!lua_isnil(L, base + O_NOTIFY)) {
+		if (lua_type(L, base + O_NOTIFY) != LUA_TSTRING)
+			step_error(L, sp->name, "notify must be a URL");
+		sp->notify = lua_tostring(L, base + O_NOTIFY);
+	}
 
-	if (!lua_isnil(L, base)) {
-		const char *t = lua_tostring(L, base);
+	if (!lua_isnil(L, base + O_TYPE)) {
+		const char *t = lua_tostring(L, base + O_TYPE);
 		int i;
 		for (i = 0; t && type_names[i] && strcmp(type_names[i], t) != 0; i++)
 			;
 		if (!t || !type_names[i])
 			step_error(L, sp->name, "unknown type '%s' (done, string, number, boolean, choice or json)",
-			           t ? t : luaL_typename(L, base));
+			           t ? t : luaL_typename(L, base + O_TYPE));
 		sp->type = i;
 	} else if (sp->choices) {
 		sp->type = T_CHOICE;
@@ -401,19 +442,54 @@ check:
 	return 1;
 }
 
-/* Ask until a valid answer is typed; pushes it. */
-static void answer_from_person(lua_State *L, Host *h, const Spec *sp, int occurrence)
+/* POST {pipeline, run, step, occurrence, instructions, inputs} to notify; a failure only warns. */
+static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence)
+{
+	lua_createtable(L, 0, 6);
+	lua_pushstring(L, h->pipeline);
+	lua_setfield(L, -2, "pipeline");
+	lua_pushinteger(L, h->run);
+	lua_setfield(L, -2, "run");
+	lua_pushstring(L, sp->name);
+	lua_setfield(L, -2, "step");
+	lua_pushinteger(L, occurrence);
+	lua_setfield(L, -2, "occurrence");
+	lua_pushvalue(L, 2);
+	lua_setfield(L, -2, "instructions");
+	if (sp->inputs) {
+		lua_pushvalue(L, sp->inputs);
+		lua_setfield(L, -2, "inputs");
+	}
+	buf_reset(&h->why);
+	if (codec_encode(L, -1, &h->why, &h->reason) == 0 &&
+	    notify_post(sp->notify, buf_str(&h->why), &h->reason) != 0)
+		fprintf(stderr, "understudy: warning: step \"%s\": notify %s failed: %s\n",
+		        sp->name, sp->notify, buf_str(&h->reason));
+	lua_pop(L, 1);
+}
+
+/*
+ * Ask until a valid answer is typed, and push it. Returns how it was
+ * answered: prompt, stdin, or default when the timeout passed.
+ */
+static const char *answer_from_person(lua_State *L, Host *h, const Spec *sp, int occurrence)
 {
 	Buf *prompt = &h->prompt, *reason = &h->reason;
+	if (sp->notify)
+		notify_waiting(L, h, sp, occurrence);
 	prompt_text(L, h, sp, occurrence, prompt);
 	for (;;) {
-		int rc = prompt_read_line(h, buf_str(prompt), sp->secret, &h->line);
-		if (rc <= 0) {
-			if (rc < 0)
-				host_raise_interrupt(L, "interrupted at step \"%s\"", sp->name);
+		int rc = prompt_read_line(h, buf_str(prompt), sp->secret, sp->timeout_ms, &h->line);
+		if (rc == PROMPT_TIMEOUT) {
+			fprintf(stderr, "  (no answer in %g s: the default is taken)\n", sp->timeout_ms / 1000.0);
+			lua_pushvalue(L, sp->def);
+			return "default";
+		}
+		if (rc == PROMPT_INTERRUPTED)
+			host_raise_interrupt(L, "interrupted at step \"%s\"", sp->name);
+		if (rc == PROMPT_EOF)
 			host_raise_interrupt(L, "end of input at step \"%s\"; answer it with --answer '%s=VALUE'",
 			                     sp->name, sp->name);
-		}
 		if (answer_parse(L, h, sp, buf_str(&h->line), h->line.len, reason) == 0) {
 			if (answer_validate(L, sp, reason) == 0)
 				break;
@@ -428,6 +504,73 @@ static void answer_from_person(lua_State *L, Host *h, const Spec *sp, int occurr
 			prompt->len -= skip;
 		}
 	}
+	return h->tty ? "prompt" : "stdin";
+}
+
+/* What the shadow automation proposed. */
+typedef struct Candidate {
+	int value;                 /* stack slot of its answer, 0 when it has none */
+	int usable;                /* a valid answer of the step's type */
+	char source[512];          /* "file.lua:12-15" */
+} Candidate;
+
+/*
+ * Run the candidate with the step's inputs, before anyone answers. Its
+ * errors never break the run: they go to h->errors. Its answer's JSON goes
+ * to h->candidate.
+ */
+static void candidate_run(lua_State *L, Host *h, const Spec *sp, Candidate *c)
+{
+	lua_Debug ar;
+	memset(c, 0, sizeof *c);
+	buf_reset(&h->candidate);
+	buf_reset(&h->errors);
+	lua_pushvalue(L, sp->candidate);
+	if (lua_getinfo(L, ">S", &ar) && ar.source[0] == '@')
+		snprintf(c->source, sizeof c->source, "%s:%d-%d", ar.source + 1, ar.linedefined, ar.lastlinedefined);
+	lua_pushvalue(L, sp->candidate);
+	if (sp->inputs)
+		lua_pushvalue(L, sp->inputs);
+	else
+		lua_pushnil(L);
+	if (host_pcall(L, 1, 1) != LUA_OK) {
+		buf_addf(&h->errors, "candidate failed: %s\n%s", lua_tostring(L, -1), buf_str(&h->traceback));
+		lua_pop(L, 1);
+		return;
+	}
+	c->value = lua_gettop(L);
+	if (codec_encode(L, c->value, &h->candidate, &h->why)) {
+		buf_addf(&h->errors, "the candidate's answer cannot be recorded: %s", buf_str(&h->why));
+		buf_reset(&h->candidate);
+		lua_pushfstring(L, "(not JSON: %s)", buf_str(&h->why));
+		codec_encode(L, -1, &h->candidate, &h->why);
+		lua_pop(L, 1);
+		return;
+	}
+	if (answer_check(L, sp, c->value, &h->reason) == 0 && answer_validate(L, sp, &h->reason) == 0)
+		c->usable = 1;
+	else
+		buf_addf(&h->errors, "the candidate's answer is not a valid answer: %s", buf_str(&h->reason));
+}
+
+/* Does the person's answer (at ans, JSON in h->output) agree with the candidate? */
+static int candidate_agrees(lua_State *L, Host *h, const Spec *sp, const Candidate *c, int ans)
+{
+	if (!c->value || !c->usable)
+		return 0;
+	if (!sp->compare)
+		return strcmp(buf_str(&h->output), buf_str(&h->candidate)) == 0;
+	lua_pushvalue(L, sp->compare);
+	lua_pushvalue(L, ans);
+	lua_pushvalue(L, c->value);
+	if (host_pcall(L, 2, 1) != LUA_OK) {
+		buf_addf(&h->errors, "%scompare failed: %s", h->errors.len ? "\n" : "", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return 0;
+	}
+	int agrees = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return agrees;
 }
 
 /* Commit a step durably, or fail the run with code 3 showing what was lost. */
@@ -447,8 +590,9 @@ static int l_manual(lua_State *L)
 	Spec sp;
 	Step s;
 	StepRow row;
-	const char *how;
-	int ans;
+	Candidate cand = { 0 };
+	const char *how = NULL;
+	int ans, streak = 0;
 
 	spec_read(L, &sp);
 	if (sp.def && sp.type != T_DONE && answer_check(L, &sp, sp.def, &h->why))
@@ -458,13 +602,27 @@ static int l_manual(lua_State *L)
 	step_begin(L, h, &s, sp.inputs);
 	if (record_flush(h->rec))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (sp.candidate)
+		candidate_run(L, h, &sp, &cand);
+	else
+		buf_reset(&h->errors);
 	s.started_mono = host_mono_ms();   /* human time starts when the asking does */
 
 	if (answer_from_flags(L, h, &sp)) {
 		how = "flag";
-	} else {
-		answer_from_person(L, h, &sp, s.occurrence);
-		how = h->tty ? "prompt" : "stdin";
+	} else if (sp.trust && cand.usable && !h->opt->no_trust) {
+		streak = record_candidate_streak(h->rec, h->pipeline, sp.name, sp.trust);
+		if (streak < 0)
+			host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+		if (streak >= sp.trust) {
+			lua_pushvalue(L, cand.value);
+			how = "candidate";
+		}
+	}
+	if (!how) {
+		if (sp.show && cand.usable)
+			sp.def = cand.value;   /* auto proposes, the person confirms */
+		how = answer_from_person(L, h, &sp, s.occurrence);
 	}
 	ans = lua_gettop(L);
 
@@ -473,13 +631,25 @@ static int l_manual(lua_State *L)
 	row.instructions = lua_tostring(L, 2);
 	row.secret = sp.secret;
 	buf_reset(&h->output);
-	if (!sp.secret) {
-		if (codec_encode(L, ans, &h->output, &h->why))
-			host_fail(L, EXIT_USAGE, "step \"%s\": the answer cannot be recorded: %s", sp.name, buf_str(&h->why));
+	if (codec_encode(L, ans, &h->output, &h->why))
+		host_fail(L, EXIT_USAGE, "step \"%s\": the answer cannot be recorded: %s", sp.name, buf_str(&h->why));
+	if (!sp.secret)
 		row.output = buf_str(&h->output);
+	if (sp.candidate) {
+		row.candidate_source = cand.source[0] ? cand.source : NULL;
+		if (!sp.secret)
+			row.candidate_output = h->candidate.len ? buf_str(&h->candidate) : NULL;
+		if (strcmp(how, "default") != 0 && strcmp(how, "candidate") != 0)
+			row.candidate_agrees = candidate_agrees(L, h, &sp, &cand, ans);
 	}
+	row.error = h->errors.len ? buf_str(&h->errors) : NULL;
 	step_commit(L, h, &row);
 	step_status(&row, sp.secret ? "(secret)" : row.output);
+	if (strcmp(how, "candidate") == 0)
+		fprintf(stderr, "  %s answered by candidate: %d/%d agreed\n", sp.name, streak, sp.trust);
+	else if (row.candidate_agrees == 0)
+		fprintf(stderr, "  ! the candidate %s%s\n", h->errors.len ? "failed: " : "proposed ",
+		        h->errors.len ? buf_str(&h->errors) : sp.secret ? "another answer" : buf_str(&h->candidate));
 	return 1;
 }
 

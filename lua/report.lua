@@ -94,6 +94,10 @@ local function judge(s, conflicts, checks, min_runs)
   if s.secret == 1 then
     return "secret", "a secret answer is never automated from the record"
   end
+  if s.candidate_runs > 0 and s.streak >= min_runs then
+    return "ready: candidate", string.format("its candidate agreed with people the last %s (%d of %d in all)",
+      plural(s.streak, "time"), s.candidate_agreed, s.candidate_runs)
+  end
   if n < min_runs then
     return "too few runs", string.format("%s; at least %d needed", plural(n, "manual answer"), min_runs)
   end
@@ -132,10 +136,13 @@ end
 -- Verdicts for every step of the report data, ranked by human time.
 local function analyse(data, min_runs)
   local conflicts, checks = by_step(data.conflicts), by_step(data.checks)
+  local streaks, disagreements = by_step(data.streaks), by_step(data.disagreements)
   for i, s in ipairs(data.steps) do
     local key = s.pipeline .. "\0" .. s.step
     s.rank = i
     s.conflicts = conflicts[key]
+    s.streak = streaks[key] and streaks[key][1].streak or 0
+    s.disagreement = disagreements[key] and disagreements[key][1]
     s.verdict, s.reason = judge(s, conflicts[key], checks[key], min_runs)
   end
   return data.steps
@@ -189,7 +196,12 @@ function M.report(data, as_json, min_runs)
         input_groups = s.input_groups, verdict = s.verdict, reason = s.reason,
         human_ms = s.human_ms, median_human_ms = orNull(s.median_human_ms),
         last_answer = orNull(decode(s.last_answer)), last_operator = orNull(s.last_operator),
-        candidate_agreement = s.candidate_runs > 0 and { agreed = s.candidate_agreed, runs = s.candidate_runs } or json.null,
+        candidate_agreement = s.candidate_runs > 0 and
+          { agreed = s.candidate_agreed, runs = s.candidate_runs, streak = s.streak } or json.null,
+        last_disagreement = s.disagreement and {
+          inputs = orNull(decode(s.disagreement.inputs)), output = orNull(decode(s.disagreement.output)),
+          candidate_output = orNull(decode(s.disagreement.candidate_output)),
+          error = orNull(s.disagreement.error) } or json.null,
         conflicts = conflicts, disagreements = differ,
       }
     end
@@ -219,6 +231,14 @@ function M.report(data, as_json, min_runs)
         say(string.format("  for %s the code answers %s, people answered %s",
           cut(c.inputs or "no inputs", 30), cut(c.auto_output, 20), cut(c.manual_output, 20)), "    ")
       end
+    end
+    if s.candidate_runs > 0 then
+      local name = several and (s.pipeline .. "/" .. s.step) or s.step
+      local d = s.disagreement
+      say(string.format("%s: candidate agreed %d/%d%s.", name, s.candidate_agreed, s.candidate_runs,
+        d and string.format("; last disagreement: for %s people answered %s, the candidate %s",
+          cut(d.inputs or "no inputs", 30), cut(d.output or "(secret)", 20),
+          d.candidate_output and cut(d.candidate_output, 20) or "failed") or ""), "  ")
     end
   end
   io.write("\n")
@@ -272,6 +292,33 @@ local function identifier(name)
   return id
 end
 
+-- The text of the candidate function defined at "file:first-last", or nil.
+local function candidate_code(source)
+  local file, first, last = source:match("^(.*):(%d+)%-(%d+)$")
+  local f = file and io.open(file)
+  if not f then return nil end
+  local lines, n = {}, 0
+  for line in f:lines() do
+    n = n + 1
+    if n >= tonumber(first) then lines[#lines + 1] = line end
+    if n >= tonumber(last) then break end
+  end
+  f:close()
+  local text = table.concat(lines, "\n")
+  local start = text:find("%f[%w_]function%f[^%w_]")
+  if not start then return nil end
+  text = text:sub(start):gsub("^function%s+[%w_%.]+%s*%(", "function(")
+  -- The function ends at the first "end" that closes it: the first prefix that compiles.
+  local pos = 1
+  while true do
+    local _, e = text:find("%f[%w_]end%f[^%w_]", pos)
+    if not e then return nil end
+    local code = text:sub(1, e)
+    if load("return " .. code, "=candidate") then return code, source end
+    pos = e + 1
+  end
+end
+
 -- Print the auto() code for a ready step; returns nil, why (with evidence) otherwise.
 function M.suggest(data, answers, pipeline, step, min_runs)
   local s
@@ -307,6 +354,25 @@ local function %s_lookup(name, instructions, opts)
   return auto(name, function() return known end, { inputs = inputs })
 end
 ]], id, id)
+    io.write(table.concat(lines))
+    return true
+  end
+  if s.verdict == "ready: candidate" then
+    local id, code, from = identifier(step), nil, nil
+    if s.candidate_source then
+      code, from = candidate_code(s.candidate_source)
+    end
+    local lines = { head }
+    if code then
+      lines[#lines + 1] = string.format("-- The candidate's code (from %s) becomes the step's automation.\n", from)
+    else
+      lines[#lines + 1] = "-- The candidate's source was not found: the step's own candidate becomes its automation.\n"
+      code = "opts.candidate"
+    end
+    lines[#lines + 1] = string.format("-- Put this before the step, then write %s_auto in place of manual\n", id)
+    lines[#lines + 1] = string.format("-- in the step's call; the call's arguments stay as they are:\n--   %s_auto(%q, ...)\n", id, step)
+    lines[#lines + 1] = string.format("local function %s_auto(name, instructions, opts)\n", id)
+    lines[#lines + 1] = string.format("  return auto(name, %s, { inputs = opts and opts.inputs })\nend\n", code)
     io.write(table.concat(lines))
     return true
   end

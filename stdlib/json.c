@@ -14,7 +14,7 @@ static int json_encode(lua_State *L)
 	if (rc == 0)
 		lua_pushlstring(L, buf_str(&b), b.len);
 	else
-		lua_pushfstring(L, "json.encode: cannot encode value%s", buf_str(&why));
+		lua_pushfstring(L, "json.encode: cannot encode %s", buf_str(&why));
 	buf_free(&b);
 	buf_free(&why);
 	return rc == 0 ? 1 : lua_error(L);

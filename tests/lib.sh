@@ -58,3 +58,15 @@ write() { cat >"$1"; }
 
 # flat TEXT: TEXT with every run of spaces and newlines made one space.
 flat() { printf '%s' "$1" | tr -s ' \n' '  '; }
+
+# httpd_start: a real HTTP server on 127.0.0.1 for this test; sets $PORT,
+# logs requests to httpd.log, and is stopped when the test ends.
+httpd_start() {
+	python3 "$TESTS/httpd.py" httpd.port httpd.log 2>httpd.err &
+	HTTPD_PID=$!
+	trap 'kill $HTTPD_PID 2>/dev/null' EXIT
+	local i
+	for i in $(seq 100); do [ -s httpd.port ] && break; sleep 0.05; done
+	[ -s httpd.port ] || fail "the test HTTP server did not start: $(cat httpd.err)"
+	PORT=$(cat httpd.port)
+}

@@ -80,7 +80,7 @@ LUA
 test_inputs_json_cannot_hold_are_an_error() {
 	echo 'auto("x", function() end, { inputs = { cb = print } })' | write in.lua
 	run_us 1 run in.lua
-	has "$ERR" 'in.lua:1: step "x": inputs cannot be recorded as JSON: inputs.cb: function value'
+	has "$ERR" 'in.lua:1: step "x": inputs cannot be recorded as JSON: function value at .cb'
 }
 
 test_misuse_names_file_and_line() {

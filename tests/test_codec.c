@@ -151,7 +151,7 @@ int main(void)
 	refuses(L, "0/0", "NaN");
 	refuses(L, "math.huge", "infinite");
 	refuses(L, "-math.huge", "infinite");
-	refuses(L, "{a = {1, print}}", ".a[2]: function value");
+	refuses(L, "{a = {1, print}}", "function value at .a[2]");
 	refuses(L, "{1, 2, x = 3}", "mixes");
 	refuses(L, "{1, nil, 3}", "holes");
 	refuses(L, "{[true] = 1}", "key");
