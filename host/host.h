@@ -40,6 +40,9 @@ typedef struct Host {
 	const Options *opt;
 	Record *rec;
 	int64_t run;               /* the current run, 0 before it begins */
+	int64_t resumed_from;      /* the run being resumed, 0 when none */
+	int replaying;             /* steps still come from that run's record */
+	int replay_next;           /* index of the next recorded step to match */
 	const char *pipeline;      /* strings kept alive in the registry */
 	const char *operator;
 	int seq;
@@ -98,6 +101,7 @@ void prompt_restore_terminal(void);
 
 /* run.c: the commands that run scripts, and the record's views. */
 int run_command(lua_State *L, const Options *opt);
+int resume_command(lua_State *L, const Options *opt);
 int check_command(lua_State *L, const Options *opt);
 int view_command(lua_State *L, const Options *opt);
 

@@ -13,7 +13,8 @@
 /* Commands, as bits, so each option can say where it applies. */
 enum {
 	C_RUN = 1, C_CHECK = 2, C_RUNS = 4, C_SHOW = 8, C_HISTORY = 16, C_REPORT = 32,
-	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256,
+	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256, C_RESUME = 512,
+	C_LIVE = C_RUN | C_RESUME,
 	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT,
 };
 
@@ -31,6 +32,12 @@ static const Command commands[] = {
 	  "the terminal, or standard input lines when there is no terminal);\n"
 	  "every step is recorded. `understudy SCRIPT` is the same. Options may\n"
 	  "stand anywhere; after -- every word goes to the script as arg[N].\n" },
+	{ "resume", C_RESUME, 1, 1, "resume RUN",
+	  "Run a failed or interrupted run's script again, with the same arguments,\n"
+	  "as a new run. Each step the run finished is replayed: its recorded value\n"
+	  "is returned and nothing is asked or executed again. From the first step\n"
+	  "that did not finish, the run is live. A run whose process died (shown as\n"
+	  "abandoned by runs) can be resumed too; one that finished ok cannot.\n" },
 	{ "check", C_CHECK, 1, -1, "check SCRIPT...",
 	  "Compile the scripts without running them; a syntax error is printed as\n"
 	  "file:line: message and the exit status is 2.\n" },
@@ -69,14 +76,14 @@ typedef struct OptDef {
 } OptDef;
 
 static const OptDef optdefs[] = {
-	{ "db", 1, C_RUN | C_VIEWS,
+	{ "db", 1, C_LIVE | C_VIEWS,
 	  "--db PATH              the history (else $UNDERSTUDY_DB, else\n"
 	  "                         $XDG_STATE_HOME/understudy/history.db)" },
-	{ "answer", 1, C_RUN, "--answer STEP=VALUE    answer a manual step without asking (repeatable)" },
-	{ "answers", 1, C_RUN, "--answers FILE         answers from a JSON object {\"step\": answer}" },
-	{ "operator", 1, C_RUN, "--operator NAME        who does the manual steps (default $USER)" },
+	{ "answer", 1, C_LIVE, "--answer STEP=VALUE    answer a manual step without asking (repeatable)" },
+	{ "answers", 1, C_LIVE, "--answers FILE         answers from a JSON object {\"step\": answer}" },
+	{ "operator", 1, C_LIVE, "--operator NAME        who does the manual steps (default $USER)" },
 	{ "name", 1, C_RUN, "--name NAME            the pipeline's name (default: script name without .lua)" },
-	{ "no-trust", 0, C_RUN, "--no-trust             ask a person even where a trusted candidate could answer" },
+	{ "no-trust", 0, C_LIVE, "--no-trust             ask a person even where a trusted candidate could answer" },
 	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT, "--json                 JSON output" },
 	{ "min-runs", 1, C_REPORT | C_SUGGEST, "--min-runs N           manual answers a verdict needs (default 5)" },
 	{ "csv", 0, C_EXPORT, "--csv                  CSV instead of JSON lines" },
@@ -116,7 +123,7 @@ static void print_command_help(const Command *c)
 		first = 0;
 		printf("  %s\n", d->help);
 	}
-	if (c->bit & C_RUN)
+	if (c->bit & C_LIVE)
 		printf("\n%s", exit_help);
 }
 
@@ -262,6 +269,8 @@ static int pmain(lua_State *L)
 	host_new(L, o);
 	if (strcmp(o->command, "run") == 0)
 		code = run_command(L, o);
+	else if (strcmp(o->command, "resume") == 0)
+		code = resume_command(L, o);
 	else if (strcmp(o->command, "check") == 0)
 		code = check_command(L, o);
 	else

@@ -8,6 +8,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#define ECHO_MAX 200          /* piped answers are echoed up to this length */
+
 static struct termios saved_termios;
 static volatile sig_atomic_t echo_is_off;
 
@@ -106,7 +108,8 @@ int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Bu
 		out->data[--out->len] = '\0';
 	/* Piped answers are not echoed by a terminal: show them, so logs read well. */
 	if (rc == 1 && !h->tty)
-		fprintf(stderr, "%s\n", secret ? "" : buf_str(out));
+		fprintf(stderr, "%.*s%s\n", secret ? 0 : ECHO_MAX, buf_str(out),
+		        !secret && out->len > ECHO_MAX ? "..." : "");
 	if (rc == PROMPT_INTERRUPTED || rc == PROMPT_TIMEOUT)
 		fputc('\n', stderr);
 	return rc;

@@ -48,6 +48,7 @@ static const char *const migrations[] = {
 	"  operator TEXT,"
 	"  host TEXT,"
 	"  pid INTEGER,"
+	"  cwd TEXT,"
 	"  status TEXT NOT NULL,"
 	"  error TEXT,"
 	"  resumed_from INTEGER REFERENCES runs(id),"
@@ -166,29 +167,36 @@ static int make_parent(const char *path)
 	return rc;
 }
 
+/*
+ * Is the database ours (or empty), and not from a newer version? Only
+ * reads: a file that is not ours is never changed. 0, or -1 with the
+ * error set.
+ */
+static int record_check_ours(Record *r)
+{
+	int64_t version = query_int(r, "PRAGMA user_version");
+	int64_t app = query_int(r, "PRAGMA application_id");
+	int64_t tables = query_int(r, "SELECT count(*) FROM sqlite_master");
+	buf_reset(&r->err);
+	if (version < 0 || app < 0 || tables < 0)
+		buf_addf(&r->err, "%s: not a usable SQLite database (%s); left untouched", r->path, sqlite3_errmsg(r->db));
+	else if (app != APPLICATION_ID && (app != 0 || tables != 0 || version != 0))
+		buf_addf(&r->err, "%s: not an understudy history (it holds other data); left untouched", r->path);
+	else if (version > RECORD_SCHEMA_VERSION)
+		buf_addf(&r->err, "%s: written by a newer understudy (schema %lld; this one knows %d); left untouched",
+		         r->path, (long long)version, RECORD_SCHEMA_VERSION);
+	return r->err.len ? -1 : 0;
+}
+
 /* Bring an empty or older database to the current schema. */
 static int record_migrate(Record *r)
 {
 	if (exec(r, "BEGIN IMMEDIATE", "cannot lock the history"))
 		return -1;
+	/* Checked again under the lock: another process may have got here first. */
+	if (record_check_ours(r))
+		goto fail;
 	int64_t version = query_int(r, "PRAGMA user_version");
-	int64_t app = query_int(r, "PRAGMA application_id");
-	int64_t tables = query_int(r, "SELECT count(*) FROM sqlite_master");
-	if (version < 0 || app < 0 || tables < 0) {
-		record_fail(r, "cannot read the schema");
-		goto fail;
-	}
-	if (app != APPLICATION_ID && (app != 0 || tables != 0 || version != 0)) {
-		buf_reset(&r->err);
-		buf_addf(&r->err, "%s: not an understudy history (it holds other data); left untouched", r->path);
-		goto fail;
-	}
-	if (version > RECORD_SCHEMA_VERSION) {
-		buf_reset(&r->err);
-		buf_addf(&r->err, "%s: written by a newer understudy (schema %lld; this one knows %d); left untouched",
-		         r->path, (long long)version, RECORD_SCHEMA_VERSION);
-		goto fail;
-	}
 	for (int v = (int)version; v < NMIGRATIONS; v++)
 		if (exec(r, migrations[v], "cannot create the schema"))
 			goto fail;
@@ -230,7 +238,7 @@ Record *record_open(const char *path, int create, Buf *err)
 			goto fail;
 		}
 		if (make_parent(path) != 0 ||
-		    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 			buf_addf(err, "%s: cannot create: %s", path, strerror(errno));
 			goto fail;
 		}
@@ -245,13 +253,12 @@ Record *record_open(const char *path, int create, Buf *err)
 	}
 	sqlite3_extended_result_codes(r->db, 1);
 	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
-	if (query_int(r, "PRAGMA application_id") < 0) {
-		buf_addf(err, "%s: not a usable SQLite database (%s); left untouched", path, sqlite3_errmsg(r->db));
-		goto fail;
-	}
-	if (record_migrate(r))
+	if (record_check_ours(r))
 		goto fail_record;
+	/* WAL before any write; only a history that is ours gets here. */
 	if (exec(r, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL", "cannot set up the journal"))
+		goto fail_record;
+	if (record_migrate(r))
 		goto fail_record;
 	if (sqlite3_prepare_v3(r->db, insert_step_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->insert_step, NULL) != SQLITE_OK) {
 		record_fail(r, "cannot prepare");
@@ -299,11 +306,20 @@ void record_close(Record *r)
 	free(r);
 }
 
+/* Bind text or NULL. */
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
 int64_t record_run_begin(Record *r, const RunInfo *run)
 {
 	static const char sql[] =
 		"INSERT INTO runs (pipeline, script, script_hash, args, operator, host, pid,"
-		" status, resumed_from, started_at) VALUES (?,?,?,?,?,?,?,'running',?,?)";
+		" status, resumed_from, started_at, cwd) VALUES (?,?,?,?,?,?,?,'running',?,?,?)";
 	sqlite3_stmt *st;
 	char when[32];
 	int64_t id = 0;
@@ -322,6 +338,7 @@ int64_t record_run_begin(Record *r, const RunInfo *run)
 	if (run->resumed_from)
 		sqlite3_bind_int64(st, 8, run->resumed_from);
 	sqlite3_bind_text(st, 9, when, -1, SQLITE_TRANSIENT);
+	bind_text(st, 10, run->cwd);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		id = sqlite3_last_insert_rowid(r->db);
 	else
@@ -421,15 +438,6 @@ int record_step_add(Record *r, const StepRow *row)
 	if (r->npending >= FLUSH_ROWS || now_ms() - r->pending_since_ms >= FLUSH_MS)
 		return record_flush(r);
 	return 0;
-}
-
-/* Bind text or NULL. */
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 /* Insert one step row with the kept statement. */
@@ -555,7 +563,7 @@ static int query(Record *r, lua_State *L, const char *sql, const char *what,
 }
 
 #define RUN_COLUMNS \
-	"r.id, r.pipeline, r.script, r.script_hash, r.args, r.operator, r.host, r.pid," \
+	"r.id, r.pipeline, r.script, r.script_hash, r.args, r.operator, r.host, r.pid, r.cwd," \
 	" r.status, r.error, r.resumed_from, r.started_at, r.finished_at," \
 	" (SELECT count(*) FROM steps s WHERE s.run = r.id) AS steps"
 

@@ -21,6 +21,7 @@ typedef struct RunInfo {
 	const char *operator;
 	const char *host;
 	long pid;
+	const char *cwd;           /* the working directory the script ran in */
 	int64_t resumed_from;      /* 0: none */
 	int64_t started_ms;        /* Unix epoch, milliseconds */
 } RunInfo;

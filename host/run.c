@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #define ANSWERS "understudy.answers"
 #define ANSWERS_USED "understudy.answers_used"
+#define REPLAY "understudy.replay"
 
 /*
  * Read the script and compile it; pushes the chunk ([-0, +1]) and returns
@@ -160,34 +162,39 @@ static const char *operator_name(lua_State *L, const Options *opt)
 	return lua_pushstring(L, pw ? pw->pw_name : "unknown");
 }
 
-/* Set the global arg as lua.c lays it out; push the script's arguments. */
-static int script_args(lua_State *L, const Options *opt)
+/*
+ * Set the global arg as lua.c lays it out, from the table at words
+ * ({[0] = script, args...}); push the script's arguments and return
+ * how many.
+ */
+static int script_args(lua_State *L, const Options *opt, int words)
 {
-	int nargs = opt->nwords - 1;
+	int nargs = (int)lua_rawlen(L, words);
 	lua_createtable(L, nargs, 2);
 	lua_pushstring(L, opt->progname);
 	lua_rawseti(L, -2, -1);
-	for (int i = 0; i < opt->nwords; i++) {
-		lua_pushstring(L, opt->words[i]);
+	for (int i = 0; i <= nargs; i++) {
+		lua_rawgeti(L, words, i);
 		lua_rawseti(L, -2, i);
 	}
 	lua_setglobal(L, "arg");
 	luaL_checkstack(L, nargs, "too many arguments to the script");
-	for (int i = 1; i < opt->nwords; i++)
-		lua_pushstring(L, opt->words[i]);
+	for (int i = 1; i <= nargs; i++)
+		lua_rawgeti(L, words, i);
 	return nargs;
 }
 
-/* The arguments as a JSON array, for the record ([-0, +1]). */
-static const char *args_json(lua_State *L, const Options *opt)
+/* The arguments in words as a JSON array, for the record ([-0, +1]). */
+static const char *args_json(lua_State *L, int words)
 {
 	Buf b = { 0 }, why = { 0 };
-	lua_createtable(L, opt->nwords - 1, 0);
-	for (int i = 1; i < opt->nwords; i++) {
-		lua_pushstring(L, opt->words[i]);
+	int n = (int)lua_rawlen(L, words);
+	lua_createtable(L, n, 0);
+	for (int i = 1; i <= n; i++) {
+		lua_rawgeti(L, words, i);
 		lua_rawseti(L, -2, i);
 	}
-	if (opt->nwords == 1) {
+	if (n == 0) {
 		codec_push_array_mt(L);
 		lua_setmetatable(L, -2);
 	}
@@ -239,22 +246,19 @@ static Record *history_open(lua_State *L, Host *h, int create)
 	return h->rec;
 }
 
-int run_command(lua_State *L, const Options *opt)
+/*
+ * Run the chunk at chunk as a new run of h->pipeline, with the words at
+ * words ({[0] = script, args...}), and record how it ends. The history is
+ * open and the answers are loaded. Returns the exit code.
+ */
+static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
 {
-	Host *h = host_get(L);
-	const char *script = opt->words[0];
-	char hash[65], hostname[256] = "";
+	const Options *opt = h->opt;
+	char hostname[256] = "", cwd[4096];
 	RunInfo info;
-	int chunk, nargs, status, code;
+	int nargs, status, code;
 	const char *status_word, *error = NULL;
 
-	if ((code = script_load(L, script, hash)) != 0)
-		return code;
-	chunk = lua_gettop(L);
-	answers_load(L, opt);
-	history_open(L, h, 1);
-
-	h->pipeline = pipeline_name(L, opt, script);
 	h->operator = operator_name(L, opt);
 	h->tty = isatty(STDIN_FILENO);
 	luaL_requiref(L, "json", luaopen_json, 1);
@@ -266,18 +270,21 @@ int run_command(lua_State *L, const Options *opt)
 	step_open(L);
 	if (host_load_embedded(L, "lua/prelude.lua") != LUA_OK)
 		return lua_error(L);
-	lua_pushstring(L, script);
+	lua_rawgeti(L, words, 0);
 	lua_call(L, 1, 0);
 
 	gethostname(hostname, sizeof hostname - 1);
 	memset(&info, 0, sizeof info);
 	info.pipeline = h->pipeline;
-	info.script = script;
+	lua_rawgeti(L, words, 0);
+	info.script = lua_tostring(L, -1);
 	info.script_hash = hash;
-	info.args = args_json(L, opt);
+	info.args = args_json(L, words);
 	info.operator = h->operator;
 	info.host = hostname;
 	info.pid = (long)getpid();
+	info.cwd = getcwd(cwd, sizeof cwd);
+	info.resumed_from = h->resumed_from;
 	info.started_ms = host_wall_ms();
 	h->run = record_run_begin(h->rec, &info);
 	if (!h->run)
@@ -285,7 +292,7 @@ int run_command(lua_State *L, const Options *opt)
 
 	host_signals_install(L);
 	lua_pushvalue(L, chunk);
-	nargs = script_args(L, opt);
+	nargs = script_args(L, opt, words);
 	status = host_pcall(L, nargs, 0);
 
 	if (status == LUA_OK && !host_interrupted) {
@@ -311,9 +318,135 @@ int run_command(lua_State *L, const Options *opt)
 		fprintf(stderr, "understudy: history unusable: %s\n", record_error(h->rec));
 		return code ? code : EXIT_HISTORY;
 	}
-	if (code == EXIT_INTERRUPTED)
-		fprintf(stderr, "understudy: run %lld of %s interrupted\n", (long long)h->run, h->pipeline);
+	if (code == EXIT_INTERRUPTED || code == EXIT_FAILED)
+		fprintf(stderr, "understudy: run %lld of %s %s; to go on from where it stopped: understudy resume %lld\n",
+		        (long long)h->run, h->pipeline, status_word, (long long)h->run);
 	return code;
+}
+
+int run_command(lua_State *L, const Options *opt)
+{
+	Host *h = host_get(L);
+	const char *script = opt->words[0];
+	char hash[65];
+	int chunk, words, code;
+
+	if ((code = script_load(L, script, hash)) != 0)
+		return code;
+	chunk = lua_gettop(L);
+	lua_createtable(L, opt->nwords - 1, 1);
+	for (int i = 0; i < opt->nwords; i++) {
+		lua_pushstring(L, opt->words[i]);
+		lua_rawseti(L, -2, i);
+	}
+	words = lua_gettop(L);
+	answers_load(L, opt);
+	history_open(L, h, 1);
+	h->pipeline = pipeline_name(L, opt, script);
+	return launch(L, h, chunk, words, hash);
+}
+
+/*
+ * Is a run marked running really gone? It is abandoned when it ran on
+ * this host and its process no longer exists.
+ */
+static int run_abandoned(lua_State *L, int run)
+{
+	char hostname[256] = "";
+	int gone = 0;
+	gethostname(hostname, sizeof hostname - 1);
+	lua_getfield(L, run, "status");
+	lua_getfield(L, run, "host");
+	lua_getfield(L, run, "pid");
+	if (lua_isstring(L, -3) && strcmp(lua_tostring(L, -3), "running") == 0 &&
+	    lua_isstring(L, -2) && strcmp(lua_tostring(L, -2), hostname) == 0 && lua_isinteger(L, -1))
+		gone = kill((pid_t)lua_tointeger(L, -1), 0) != 0 && errno == ESRCH;
+	lua_pop(L, 3);
+	return gone;
+}
+
+/* Show runs whose process died as abandoned: in the rows at rows, or the one run at rows. */
+static void mark_abandoned(lua_State *L, int rows, int single)
+{
+	int n = single ? 1 : (int)lua_rawlen(L, rows);
+	for (int i = 1; i <= n; i++) {
+		if (single)
+			lua_pushvalue(L, rows);
+		else
+			lua_rawgeti(L, rows, i);
+		if (run_abandoned(L, lua_gettop(L))) {
+			lua_pushliteral(L, "abandoned");
+			lua_setfield(L, -2, "status");
+		}
+		lua_pop(L, 1);
+	}
+}
+
+int resume_command(lua_State *L, const Options *opt)
+{
+	Host *h = host_get(L);
+	char hash[65], *end;
+	const char *script, *recorded_hash, *cwd;
+	long long id = strtoll(opt->words[0], &end, 10);
+	int run, given, chunk, words, code;
+	Buf err = { 0 };
+
+	if (*end || end == opt->words[0] || id <= 0)
+		return host_fail(L, EXIT_USAGE, "resume: RUN must be a run number, not '%s'", opt->words[0]);
+	answers_load(L, opt);
+	history_open(L, h, 1);
+	if (record_query_run(h->rec, L, id))
+		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (lua_isnil(L, -1))
+		return host_fail(L, EXIT_USAGE, "resume: no run %s in %s", opt->words[0], record_path(h->rec));
+	run = lua_gettop(L);
+	lua_getfield(L, run, "status");
+	if (strcmp(lua_tostring(L, -1), "ok") == 0)
+		return host_fail(L, EXIT_USAGE, "resume: run %I finished ok; there is nothing to resume", (lua_Integer)id);
+	if (strcmp(lua_tostring(L, -1), "running") == 0 && !run_abandoned(L, run)) {
+		lua_getfield(L, run, "pid");
+		lua_getfield(L, run, "host");
+		return host_fail(L, EXIT_USAGE, "resume: run %I is still running (pid %s on %s)", (lua_Integer)id,
+		                 lua_tostring(L, -2), lua_tostring(L, -1));
+	}
+	lua_pop(L, 1);
+
+	/* The script, as the run saw it: a relative path is taken from the run's folder. */
+	lua_getfield(L, run, "script");
+	given = lua_gettop(L);
+	lua_getfield(L, run, "cwd");
+	script = lua_tostring(L, -2);
+	cwd = lua_tostring(L, -1);
+	if (script[0] != '/' && cwd)
+		lua_pushfstring(L, "%s/%s", cwd, script);
+	else
+		lua_pushstring(L, script);
+	if ((code = script_load(L, lua_tostring(L, -1), hash)) != 0)
+		return code;
+	chunk = lua_gettop(L);
+
+	/* The same arguments: {[0] = script, args...}. */
+	lua_getfield(L, run, "args");
+	if (!lua_isstring(L, -1) || codec_decode(L, lua_tostring(L, -1), lua_rawlen(L, -1), &err) || !lua_istable(L, -1)) {
+		buf_free(&err);
+		return host_fail(L, EXIT_USAGE, "resume: run %I's arguments were not recorded", (lua_Integer)id);
+	}
+	buf_free(&err);
+	lua_pushvalue(L, given);
+	lua_rawseti(L, -2, 0);
+	words = lua_gettop(L);
+
+	lua_getfield(L, run, "script_hash");
+	recorded_hash = lua_tostring(L, -1);
+	if (!recorded_hash || strcmp(recorded_hash, hash) != 0)
+		fprintf(stderr, "understudy: warning: %s changed since run %lld; its steps are replayed while they match\n",
+		        script, id);
+	lua_getfield(L, run, "steps");
+	lua_setfield(L, LUA_REGISTRYINDEX, REPLAY);
+	h->resumed_from = id;
+	lua_getfield(L, run, "pipeline");
+	h->pipeline = lua_tostring(L, -1);
+	return launch(L, h, chunk, words, hash);
 }
 
 /* report, suggest: verdicts from the record, by lua/report.lua. */
@@ -382,6 +515,8 @@ int view_command(lua_State *L, const Options *opt)
 
 	if (strcmp(cmd, "runs") == 0) {
 		rc = record_query_runs(h->rec, L, opt->nwords ? opt->words[0] : NULL);
+		if (rc == 0)
+			mark_abandoned(L, lua_gettop(L), 0);
 	} else if (strcmp(cmd, "show") == 0) {
 		char *end;
 		long long id = strtoll(opt->words[0], &end, 10);
@@ -390,6 +525,8 @@ int view_command(lua_State *L, const Options *opt)
 		rc = record_query_run(h->rec, L, id);
 		if (rc == 0 && lua_isnil(L, -1))
 			return host_fail(L, EXIT_USAGE, "show: no run %s in %s", opt->words[0], record_path(h->rec));
+		if (rc == 0)
+			mark_abandoned(L, lua_gettop(L), 1);
 	} else {
 		const char *step = opt->nwords > 1 ? opt->words[1] : NULL;
 		rc = record_query_history(h->rec, L, opt->words[0], step);

@@ -12,6 +12,7 @@
 #define OCCURRENCES "understudy.occurrences"
 #define ANSWERS "understudy.answers"
 #define ANSWERS_USED "understudy.answers_used"
+#define REPLAY "understudy.replay"
 #define SUMMARY_MAX 60
 
 enum { T_DONE, T_STRING, T_NUMBER, T_BOOLEAN, T_CHOICE, T_JSON };
@@ -131,6 +132,86 @@ static void step_status(const StepRow *row, const char *value)
 	if (value)
 		fprintf(stderr, " = %.*s%s", n > SUMMARY_MAX ? SUMMARY_MAX : n, v, n > SUMMARY_MAX ? "..." : "");
 	fprintf(stderr, " (%s, %s)\n", row->how, when);
+}
+
+/* The string field k of the table on top, or NULL. */
+static const char *field_string(lua_State *L, const char *k)
+{
+	const char *v;
+	lua_getfield(L, -1, k);
+	v = lua_tostring(L, -1);
+	lua_pop(L, 1);   /* the table still holds the string */
+	return v;
+}
+
+static lua_Integer field_integer(lua_State *L, const char *k)
+{
+	lua_Integer v;
+	lua_getfield(L, -1, k);
+	v = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
+/*
+ * When resuming, match this step with the next one the resumed run
+ * finished. A match pushes the recorded value, records the replay and
+ * returns 1; otherwise the step runs live and replay may stop here.
+ */
+static int replay_step(lua_State *L, Host *h, const Step *s)
+{
+	StepRow row;
+	const char *name, *output;
+	int top = lua_gettop(L);
+	if (!h->replaying)
+		return 0;
+	lua_getfield(L, LUA_REGISTRYINDEX, REPLAY);
+	if (lua_rawgeti(L, -1, h->replay_next) != LUA_TTABLE) {
+		h->replaying = 0;   /* past the last step the run finished */
+		lua_settop(L, top);
+		return 0;
+	}
+	name = field_string(L, "name");
+	if (strcmp(name, s->name) != 0 || field_integer(L, "occurrence") != s->occurrence) {
+		fprintf(stderr, "understudy: warning: the script no longer matches run %lld at step %d"
+		        " (it had \"%s\" #%d, now \"%s\" #%d): replay stops, the rest runs live\n",
+		        (long long)h->resumed_from, h->replay_next, name, (int)field_integer(L, "occurrence"),
+		        s->name, s->occurrence);
+		h->replaying = 0;
+		lua_settop(L, top);
+		return 0;
+	}
+	if (strcmp(field_string(L, "status"), "ok") != 0) {
+		h->replaying = 0;   /* the step that did not finish: live from here */
+		lua_settop(L, top);
+		return 0;
+	}
+	h->replay_next++;
+	output = field_string(L, "output");
+	if (!output || field_integer(L, "replayable") != 1 || field_integer(L, "secret")) {
+		fprintf(stderr, "understudy: warning: step \"%s\" runs again: its value %s\n", s->name,
+		        field_integer(L, "secret") ? "is secret and was never stored" : "could not be recorded");
+		lua_settop(L, top);
+		return 0;
+	}
+	step_row(h, s, &row);
+	row.how = "replay";
+	row.output = output;
+	row.instructions = s->kind[0] == 'm' ? lua_tostring(L, 2) : NULL;
+	row.replay_of = field_integer(L, "replay_of");
+	if (!row.replay_of)
+		row.replay_of = field_integer(L, "id");
+	row.duration_ms = 0;
+	if (record_step_add(h->rec, &row))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	step_status(&row, output);
+	if (strcmp(output, "null") == 0)
+		lua_pushnil(L);
+	else if (codec_decode(L, output, strlen(output), &h->why))
+		host_fail(L, EXIT_HISTORY, "step \"%s\": the recorded value cannot be read: %s", s->name, buf_str(&h->why));
+	lua_replace(L, top + 1);
+	lua_settop(L, top + 1);
+	return 1;
 }
 
 /* Read the options of manual() into sp; values pushed at known slots. */
@@ -278,8 +359,10 @@ static void trim(const char *s, size_t n, Buf *out)
 static int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text, size_t n, Buf *reason)
 {
 	Buf *t = &h->why;
+	const char *shown;
 	buf_reset(reason);
 	trim(text, n, t);
+	shown = sp->secret ? "(hidden)" : buf_str(t);   /* a secret is never repeated */
 	if (sp->type == T_DONE) {
 		lua_pushboolean(L, 1);
 		return 0;
@@ -303,7 +386,7 @@ static int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text,
 	case T_NUMBER:
 		if (lua_stringtonumber(L, buf_str(t)) == t->len + 1)
 			return 0;
-		buf_addf(reason, "not a number: \"%s\"", buf_str(t));
+		buf_addf(reason, "not a number: \"%s\"", shown);
 		return -1;
 	case T_BOOLEAN: {
 		static const char *const yes[] = { "y", "yes", "true", "1", NULL };
@@ -313,7 +396,7 @@ static int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text,
 				lua_pushboolean(L, strcasecmp(buf_str(t), yes[i]) == 0);
 				return 0;
 			}
-		buf_addf(reason, "answer y or n, not \"%s\"", buf_str(t));
+		buf_addf(reason, "answer y or n, not \"%s\"", shown);
 		return -1;
 	}
 	case T_CHOICE: {
@@ -329,13 +412,13 @@ static int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text,
 			lua_rawgeti(L, sp->choices, (lua_Integer)k);
 			return 0;
 		}
-		buf_addf(reason, "not one of the choices (a name, or 1 to %d): \"%s\"", sp->nchoices, buf_str(t));
+		buf_addf(reason, "not one of the choices (a name, or 1 to %d): \"%s\"", sp->nchoices, shown);
 		return -1;
 	}
 	case T_JSON:
 		if (codec_decode(L, buf_str(t), t->len, &h->line) == 0)
 			return 0;
-		buf_addf(reason, "not JSON: %s", buf_str(&h->line));
+		buf_addf(reason, "not JSON: %s", sp->secret ? "(details hidden: the answer is secret)" : buf_str(&h->line));
 		return -1;
 	}
 	return -1;
@@ -600,6 +683,8 @@ static int l_manual(lua_State *L)
 	s.name = sp.name;
 	s.kind = "manual";
 	step_begin(L, h, &s, sp.inputs);
+	if (replay_step(L, h, &s))
+		return 1;
 	if (record_flush(h->rec))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
 	if (sp.candidate)
@@ -683,6 +768,8 @@ static int l_auto(lua_State *L)
 	}
 	/* 4: inputs, 5: retries */
 	step_begin(L, h, &s, 4);
+	if (replay_step(L, h, &s))
+		return 1;
 	buf_reset(errors);
 	base = lua_gettop(L);
 	for (lua_Integer attempt = 0; attempt <= retries; attempt++) {
@@ -753,6 +840,12 @@ void step_open(lua_State *L)
 	if (lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS) != LUA_TTABLE) {
 		lua_newtable(L);
 		lua_setfield(L, LUA_REGISTRYINDEX, ANSWERS);
+	}
+	lua_pop(L, 1);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, REPLAY) == LUA_TTABLE) {
+		Host *h = host_get(L);
+		h->replaying = 1;
+		h->replay_next = 1;
 	}
 	lua_pop(L, 1);
 	lua_register(L, "manual", l_manual);

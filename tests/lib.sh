@@ -25,7 +25,7 @@ run_us() {
 has() {
 	case $1 in
 	*"$2"*) ;;
-	*) fail "expected to find [$2] in [$1]" ;;
+	*) fail "expected to find [$2] in [$(printf '%s' "$1" | head -c 3000)]" ;;
 	esac
 }
 

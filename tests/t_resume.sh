@@ -1,0 +1,197 @@
+# t_resume.sh: resume, crashes, concurrent runs, secrets, a history that fills up.
+
+# res.lua: two manual and two auto steps, then one that fails until the file "ready" exists.
+resume_pipeline() {
+	write res.lua <<'LUA'
+local a = manual("a", "A?", { type = "string" })
+local b = auto("b", function() return a .. "-b" end)
+local c = manual("c", "C?", { type = "number" })
+local d = auto("d", function()
+  if not io.open("ready") then error("not ready yet") end
+  return c * 2
+end)
+local e = manual("e", "E?", { type = "string" })
+print(a, b, c, d, e, ...)
+LUA
+}
+
+test_resume_replays_finished_steps() {
+	resume_pipeline
+	run_us 1 run res.lua one two --answer a=x --answer c=3
+	has "$ERR" "understudy resume 1"
+	touch ready
+	# Nothing is asked again: stdin is closed and no answers are given for a and c.
+	run_us 0 resume 1 --answer e=E
+	same "$OUT" "x	x-b	3	6	E	one	two"
+	same "$(sql "SELECT resumed_from, args, status FROM runs WHERE id = 2")" '1|["one","two"]|ok'
+	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq)")" \
+		"a:replay b:replay c:replay d:run e:flag"
+	same "$(sql "SELECT count(*) FROM steps s JOIN steps o ON o.id = s.replay_of WHERE s.run = 2 AND o.run = 1 AND o.name = s.name AND o.output = s.output")" "3"
+	same "$(us show 2 --json | jq -c '[.resumed_from, [.steps[] | .how]]')" '[1,["replay","replay","replay","run","flag"]]'
+	run_us 2 resume 2
+	has "$ERR" "run 2 finished ok; there is nothing to resume"
+}
+
+test_resume_chains() {
+	resume_pipeline
+	touch ready
+	run_us 130 run res.lua --answer a=x --answer c=3
+	run_us 130 resume 1
+	has "$ERR" 'end of input at step "e"'
+	run_us 0 resume 2 --answer e=done
+	same "$OUT" "x	x-b	3	6	done"
+	# Replays of replays point at the step that really ran.
+	same "$(sql "SELECT group_concat(o.run || o.how, ' ') FROM steps s JOIN steps o ON o.id = s.replay_of WHERE s.run = 3 ORDER BY s.seq")" \
+		"1flag 1run 1flag 1run"
+	same "$(sql "SELECT resumed_from FROM runs WHERE id = 3")" "2"
+}
+
+test_resume_refusals() {
+	resume_pipeline
+	run_us 2 resume 7
+	has "$ERR" "no run 7"
+	run_us 2 resume x
+	has "$ERR" "RUN must be a run number, not 'x'"
+	run_us 2 resume
+	has "$ERR" "usage: understudy resume RUN"
+	# A run that is still waiting at a prompt.
+	mkfifo wait
+	sleep 30 >wait &
+	local keeper=$!
+	"$UNDERSTUDY" run res.lua --answer a=x <wait >/dev/null 2>&1 &
+	local pid=$! i
+	for i in $(seq 100); do [ "$(sql "SELECT count(*) FROM steps" 2>/dev/null)" = 2 ] && break; sleep 0.05; done
+	run_us 2 resume 1
+	has "$ERR" "run 1 is still running (pid $pid on $(hostname))"
+	run_us 0 runs --json
+	same "$(jq -r '.[0].status' <<<"$OUT")" "running"
+	# Killed: it is abandoned, and can be resumed.
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	kill $keeper
+	run_us 0 runs --json
+	same "$(jq -r '.[0].status' <<<"$OUT")" "abandoned"
+	run_us 0 runs
+	has "$OUT" "abandoned"
+	touch ready
+	run_us 0 resume 1 --answer c=4 --answer e=E
+	same "$OUT" "x	x-b	4	8	E"
+	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq)")" "replay replay flag run flag"
+}
+
+test_resume_after_the_script_changed() {
+	resume_pipeline
+	run_us 1 run res.lua --answer a=x --answer c=3
+	sed -i 's/local c = manual("c"/local c = manual("c2"/' res.lua
+	touch ready
+	run_us 0 resume 1 --answer c2=5 --answer e=E
+	has "$ERR" "res.lua changed since run 1"
+	has "$ERR" 'the script no longer matches run 1 at step 3 (it had "c" #1, now "c2" #1): replay stops'
+	same "$OUT" "x	x-b	5	10	E"
+	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq)")" "replay replay flag run flag"
+}
+
+test_resume_reruns_values_it_could_not_record() {
+	write odd.lua <<'LUA'
+local f = auto("f", function() io.open("f-ran", "a"):write("x"):close(); return print end)
+local s = manual("token", "Token?", { secret = true })
+auto("boom", function() if not io.open("ready") then error("later") end end)
+print(type(f), #s)
+LUA
+	run_us 1 run odd.lua --answer token=abc
+	touch ready
+	run_us 0 resume 1 --answer token=abcd
+	same "$OUT" "function	4"
+	has "$ERR" 'step "f" runs again: its value could not be recorded'
+	has "$ERR" 'step "token" runs again: its value is secret and was never stored'
+	same "$(cat f-ran)" "xx"
+}
+
+test_kill_9_loses_no_answer() {
+	write long.lua <<'LUA'
+for i = 1, 400 do
+  local v = manual("answer", "?", { type = "number", inputs = { i = i } })
+  print("got " .. i .. " " .. v)
+  io.stdout:flush()
+  for j = 1, 20 do auto("work", function() return i * j end) end
+end
+LUA
+	local round pid
+	for round in $(seq 12); do
+		rm -f "$UNDERSTUDY_DB" "$UNDERSTUDY_DB"-wal "$UNDERSTUDY_DB"-shm
+		"$UNDERSTUDY" run long.lua --answer answer=7 >seen.txt 2>/dev/null &
+		pid=$!
+		sleep "0.$((RANDOM % 4 + 1))$((RANDOM % 10))"
+		kill -9 $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		same "$(sql "PRAGMA integrity_check")" "ok"
+		# Every answer the script saw is in the record.
+		local seen recorded
+		seen=$(grep -c '^got ' seen.txt)
+		recorded=$(sql "SELECT count(*) FROM steps WHERE name = 'answer'" 2>/dev/null || echo 0)
+		[ "$recorded" -ge "$seen" ] || fail "round $round: the script saw $seen answers, the record has $recorded"
+	done
+	# The last killed run resumes to the end without asking anything.
+	run_us 0 resume 1 --answer answer=7
+	same "$(sql "SELECT count(*) FROM steps WHERE run = 2 AND name = 'answer'")" "400"
+	same "$(sql "SELECT count(*) FROM steps WHERE run = 2 AND name = 'answer' AND how = 'replay'")" "$(sql "SELECT count(*) FROM steps WHERE run = 1 AND name = 'answer'")"
+}
+
+test_concurrent_runs_lose_nothing() {
+	write busy.lua <<'LUA'
+for i = 1, 3000 do
+  auto("step", function() return i end)
+  if i % 500 == 0 then manual("check", "?", { type = "number" }) end
+end
+LUA
+	local pids="" n
+	for n in 1 2 3 4; do
+		"$UNDERSTUDY" run busy.lua --name "busy$n" --answer check=$n >/dev/null 2>err$n.txt &
+		pids="$pids $!"
+	done
+	for n in $pids; do wait $n || fail "a run failed: $(cat err*.txt | grep -v '^\[ok\]' | head -5)"; done
+	same "$(sql "SELECT count(*) FROM steps")" "12024"
+	same "$(sql "SELECT group_concat(n, ' ') FROM (SELECT count(*) AS n FROM steps GROUP BY run ORDER BY run)")" "3006 3006 3006 3006"
+	same "$(sql "SELECT count(*) FROM runs WHERE status = 'ok'")" "4"
+	same "$(sql "SELECT count(DISTINCT run || '/' || seq) FROM steps")" "12024"
+	if grep -l "locked" err*.txt; then fail "database is locked"; fi
+}
+
+test_secret_never_leaks() {
+	write sec.lua <<'LUA'
+local pin = manual("pin", "PIN?", { type = "number", secret = true })
+local cfg = manual("cfg", "Config?", { type = "json", secret = true })
+print("ok", pin + 1)
+LUA
+	# Wrong answers are asked again without repeating what was typed.
+	printf 'hunter2x\n4242\n{"pw": "sw0rdfish"\n{"pw": "sw0rdfish"}\n' | "$UNDERSTUDY" run sec.lua >out.txt 2>err.txt || fail "exit $?: $(cat err.txt)"
+	same "$(cat out.txt)" "ok	4243"
+	has "$(cat err.txt)" 'not a number: "(hidden)"'
+	run_us 2 run sec.lua --answer pin=hunter2y
+	has "$ERR" "(hidden)"
+	sqlite3 "$UNDERSTUDY_DB" "PRAGMA wal_checkpoint" >/dev/null
+	for f in "$UNDERSTUDY_DB"* out.txt err.txt "$PWD/out.txt"; do
+		if grep -a -q -e hunter2 -e 4242 -e sw0rdfish "$f"; then fail "a secret is in $f"; fi
+	done
+	us export sec >export.txt
+	if grep -a -q -e 4242 -e sw0rdfish export.txt; then fail "a secret is in the export"; fi
+}
+
+test_full_disk_loses_no_typed_answer() {
+	write big.lua <<'LUA'
+local note = manual("note", "Paste the long note", { type = "string" })
+print("continued", #note)
+LUA
+	run_us 0 run big.lua --answer note=short
+	local long
+	long="$(head -c 300000 /dev/zero | tr '\0' 'n')END"
+	# A file size limit makes the history's files unable to grow: like a full disk.
+	# stderr goes through a pipe to a process outside the limit, so it can hold the answer.
+	(trap '' XFSZ; ulimit -f 200; printf '%s\n' "$long" | "$UNDERSTUDY" run big.lua 2>&1 >out.txt; echo "exit $?") |
+		cat >err.txt
+	same "$(tail -n 1 err.txt)" "exit 3"
+	same "$(cat out.txt)" ""
+	has "$(cat err.txt)" 'the answer to "note" was not recorded; it was: "nnnn'
+	has "$(cat err.txt)" 'END"'
+	same "$(sql "PRAGMA integrity_check")" "ok"
+}
