@@ -16,8 +16,8 @@ DESTDIR ?=
 BUILD ?= build
 
 SRC = host/main.c host/host.c host/run.c host/step.c host/prompt.c host/record.c \
-      host/codec.c host/buf.c host/sha256.c host/notify.c stdlib/json.c
-LUA = lua/prelude.lua lua/views.lua lua/report.lua
+      host/codec.c host/buf.c host/sha256.c host/notify.c host/path.c host/repl.c stdlib/json.c
+LUA = lua/prelude.lua lua/views.lua lua/report.lua lua/pretty.lua
 OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
 HDR = $(wildcard host/*.h)
 

@@ -147,23 +147,29 @@ int64_t host_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Push the history's path ([-0, +1]) and return it. */
-const char *host_db_path(lua_State *L, const Options *opt)
+/* Push the path of NAME in understudy's state folder ([-0, +1]) and return it. */
+const char *host_state_path(lua_State *L, const char *name)
 {
-	const char *env = getenv("UNDERSTUDY_DB");
 	const char *state = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
-	if (opt->db)
-		return lua_pushstring(L, opt->db);
-	if (env && *env)
-		return lua_pushstring(L, env);
 	if (state && *state == '/')
-		return lua_pushfstring(L, "%s/understudy/history.db", state);
+		return lua_pushfstring(L, "%s/understudy/%s", state, name);
 	if (!home || !*home) {
 		struct passwd *pw = getpwuid(getuid());
 		home = pw ? pw->pw_dir : "/";
 	}
-	return lua_pushfstring(L, "%s/.local/state/understudy/history.db", home);
+	return lua_pushfstring(L, "%s/.local/state/understudy/%s", home, name);
+}
+
+/* Push the history's path ([-0, +1]) and return it. */
+const char *host_db_path(lua_State *L, const Options *opt)
+{
+	const char *env = getenv("UNDERSTUDY_DB");
+	if (opt->db)
+		return lua_pushstring(L, opt->db);
+	if (env && *env)
+		return lua_pushstring(L, env);
+	return host_state_path(L, "history.db");
 }
 
 int host_load_embedded(lua_State *L, const char *name)

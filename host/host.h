@@ -8,6 +8,8 @@
 #include "buf.h"
 #include "record.h"
 
+#define UNDERSTUDY_VERSION "0.1.0"
+
 /* Exit codes (documented in README and --help). */
 enum {
 	EXIT_OK = 0,
@@ -74,8 +76,10 @@ int host_fail(lua_State *L, int code, const char *fmt, ...);
 int64_t host_wall_ms(void);
 int64_t host_mono_ms(void);
 
-/* The history path from --db, $UNDERSTUDY_DB or the XDG state folder. */
+/* The history path from --db, $UNDERSTUDY_DB or the XDG state folder ([-0, +1]). */
 const char *host_db_path(lua_State *L, const Options *opt);
+/* $XDG_STATE_HOME/understudy/NAME, or ~/.local/state/understudy/NAME ([-0, +1]). */
+const char *host_state_path(lua_State *L, const char *name);
 
 /* The Lua files of lua/, generated into the binary by lua/embed.c. */
 typedef struct Embedded {
@@ -100,6 +104,12 @@ int notify_post(const char *url, const char *json, Buf *err);
 void prompt_restore_terminal(void);
 
 /* run.c: the commands that run scripts, and the record's views. */
+int script_load(lua_State *L, const char *path, char hash[65]);
+void answers_load(lua_State *L, const Options *opt);
+Record *history_open(lua_State *L, Host *h, int create);
+void run_begin(lua_State *L, Host *h, int words, const char *hash);
+int view_print(lua_State *L, Host *h, const Options *opt);
+int repl_command(lua_State *L, const Options *opt);
 int run_command(lua_State *L, const Options *opt);
 int resume_command(lua_State *L, const Options *opt);
 int check_command(lua_State *L, const Options *opt);

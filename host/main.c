@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#define VERSION "0.1.0"
 
 /* Commands, as bits, so each option can say where it applies. */
 enum {
 	C_RUN = 1, C_CHECK = 2, C_RUNS = 4, C_SHOW = 8, C_HISTORY = 16, C_REPORT = 32,
-	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256, C_RESUME = 512,
-	C_LIVE = C_RUN | C_RESUME,
+	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256, C_RESUME = 512, C_REPL = 1024,
+	C_LIVE = C_RUN | C_RESUME | C_REPL,
 	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT,
 };
 
@@ -38,6 +38,14 @@ static const Command commands[] = {
 	  "is returned and nothing is asked or executed again. From the first step\n"
 	  "that did not finish, the run is live. A run whose process died (shown as\n"
 	  "abandoned by runs) can be resumed too; one that finished ok cannot.\n" },
+	{ "repl", C_REPL, 0, 1, "repl [SCRIPT]",
+	  "The Lua prompt, with manual() and auto(): an expression prints its value,\n"
+	  "an unfinished statement continues on the next line, Tab completes names\n"
+	  "and fields, and a persistent history keeps what was typed. The session is\n"
+	  "a run of pipeline repl (or --name), so its steps are recorded. SCRIPT runs\n"
+	  "first and its globals stay. `understudy` alone on a terminal is the same.\n"
+	  "Dot-commands: .help .load FILE .runs .history STEP .report .quit\n"
+	  "Without a terminal it reads chunks from standard input, without prompts.\n" },
 	{ "check", C_CHECK, 1, -1, "check SCRIPT...",
 	  "Compile the scripts without running them; a syntax error is printed as\n"
 	  "file:line: message and the exit status is 2.\n" },
@@ -82,7 +90,7 @@ static const OptDef optdefs[] = {
 	{ "answer", 1, C_LIVE, "--answer STEP=VALUE    answer a manual step without asking (repeatable)" },
 	{ "answers", 1, C_LIVE, "--answers FILE         answers from a JSON object {\"step\": answer}" },
 	{ "operator", 1, C_LIVE, "--operator NAME        who does the manual steps (default $USER)" },
-	{ "name", 1, C_RUN, "--name NAME            the pipeline's name (default: script name without .lua)" },
+	{ "name", 1, C_RUN | C_REPL, "--name NAME            the pipeline's name (default: script name without .lua)" },
 	{ "no-trust", 0, C_LIVE, "--no-trust             ask a person even where a trusted candidate could answer" },
 	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT, "--json                 JSON output" },
 	{ "min-runs", 1, C_REPORT | C_SUGGEST, "--min-runs N           manual answers a verdict needs (default 5)" },
@@ -216,10 +224,12 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "version") == 0) version = 1;
 	}
 	if (version) {
-		printf("understudy %s (%s, SQLite and libcurl linked)\n", VERSION, LUA_RELEASE);
+		printf("understudy %s (%s, SQLite and libcurl linked)\n", UNDERSTUDY_VERSION, LUA_RELEASE);
 		return EXIT_OK;
 	}
-	if (nwords == 0) {
+	if (nwords == 0 && !help && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+		words[nwords++] = "repl";   /* bare understudy on a terminal */
+	} else if (nwords == 0) {
 		print_usage(help ? stdout : stderr);
 		return help ? EXIT_OK : EXIT_USAGE;
 	}
@@ -271,6 +281,8 @@ static int pmain(lua_State *L)
 		code = run_command(L, o);
 	else if (strcmp(o->command, "resume") == 0)
 		code = resume_command(L, o);
+	else if (strcmp(o->command, "repl") == 0)
+		code = repl_command(L, o);
 	else if (strcmp(o->command, "check") == 0)
 		code = check_command(L, o);
 	else

@@ -1,5 +1,6 @@
 /* record.c: the history in SQLite (WAL, busy timeout, BEGIN IMMEDIATE writes). */
 #include "record.h"
+#include "path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -142,31 +143,6 @@ static int64_t query_int(Record *r, const char *sql)
 	return v;
 }
 
-/* mkdir -p for the folder that will hold path, new folders 0700. */
-static int make_parent(const char *path)
-{
-	char *dir = strdup(path);
-	char *slash = dir ? strrchr(dir, '/') : NULL;
-	int rc = 0;
-	if (!dir)
-		return -1;
-	if (slash && slash != dir) {
-		*slash = '\0';
-		for (char *p = dir + 1; *p; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-				rc = -1;
-			*p = '/';
-		}
-		if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
-			rc = -1;
-	}
-	free(dir);
-	return rc;
-}
-
 /*
  * Is the database ours (or empty), and not from a newer version? Only
  * reads: a file that is not ours is never changed. 0, or -1 with the
@@ -174,9 +150,21 @@ static int make_parent(const char *path)
  */
 static int record_check_ours(Record *r)
 {
-	int64_t version = query_int(r, "PRAGMA user_version");
-	int64_t app = query_int(r, "PRAGMA application_id");
-	int64_t tables = query_int(r, "SELECT count(*) FROM sqlite_master");
+	/* One statement, so one snapshot: another process may be creating the schema. */
+	static const char sql[] =
+		"SELECT (SELECT user_version FROM pragma_user_version),"
+		" (SELECT application_id FROM pragma_application_id),"
+		" (SELECT count(*) FROM sqlite_master)";
+	int64_t version = -1, app = -1, tables = -1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			version = sqlite3_column_int64(st, 0);
+			app = sqlite3_column_int64(st, 1);
+			tables = sqlite3_column_int64(st, 2);
+		}
+		sqlite3_finalize(st);
+	}
 	buf_reset(&r->err);
 	if (version < 0 || app < 0 || tables < 0)
 		buf_addf(&r->err, "%s: not a usable SQLite database (%s); left untouched", r->path, sqlite3_errmsg(r->db));
@@ -186,6 +174,32 @@ static int record_check_ours(Record *r)
 		buf_addf(&r->err, "%s: written by a newer understudy (schema %lld; this one knows %d); left untouched",
 		         r->path, (long long)version, RECORD_SCHEMA_VERSION);
 	return r->err.len ? -1 : 0;
+}
+
+/*
+ * Put the history in WAL mode, once for all. Switching needs a moment
+ * alone with the file, which runs starting together may not give at
+ * first: try again for a while.
+ */
+static int record_use_wal(Record *r)
+{
+	for (int tries = 0; tries < 500; tries++) {
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(r->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0) {
+				sqlite3_finalize(st);
+				return 0;
+			}
+			sqlite3_finalize(st);
+		}
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED && rc != SQLITE_ROW)
+			break;
+		sqlite3_sleep(20);
+	}
+	record_fail(r, "cannot put the history in WAL mode");
+	return -1;
 }
 
 /* Bring an empty or older database to the current schema. */
@@ -237,7 +251,7 @@ Record *record_open(const char *path, int create, Buf *err)
 			buf_addf(err, "%s: no history here yet", path);
 			goto fail;
 		}
-		if (make_parent(path) != 0 ||
+		if (path_make_parent(path) != 0 ||
 		    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 			buf_addf(err, "%s: cannot create: %s", path, strerror(errno));
 			goto fail;
@@ -256,7 +270,7 @@ Record *record_open(const char *path, int create, Buf *err)
 	if (record_check_ours(r))
 		goto fail_record;
 	/* WAL before any write; only a history that is ours gets here. */
-	if (exec(r, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL", "cannot set up the journal"))
+	if (record_use_wal(r) || exec(r, "PRAGMA synchronous = FULL", "cannot set up the journal"))
 		goto fail_record;
 	if (record_migrate(r))
 		goto fail_record;

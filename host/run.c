@@ -22,7 +22,7 @@
  * 0, or prints why and returns EXIT_USAGE with nothing pushed. The text's
  * SHA-256 goes to hash when it is not NULL.
  */
-static int script_load(lua_State *L, const char *path, char hash[65])
+int script_load(lua_State *L, const char *path, char hash[65])
 {
 	FILE *f = fopen(path, "rb");
 	Buf text = { 0 };
@@ -73,7 +73,7 @@ int check_command(lua_State *L, const Options *opt)
 }
 
 /* Fill the answers table from --answers FILE, then --answer STEP=VALUE. */
-static void answers_load(lua_State *L, const Options *opt)
+void answers_load(lua_State *L, const Options *opt)
 {
 	lua_newtable(L);
 	if (opt->answers_file) {
@@ -232,7 +232,7 @@ static int l_exit(lua_State *L)
 }
 
 /* Open the record, or fail with code 3 ([-0, +1]: the path). */
-static Record *history_open(lua_State *L, Host *h, int create)
+Record *history_open(lua_State *L, Host *h, int create)
 {
 	Buf err = { 0 };
 	const char *path = host_db_path(L, h->opt);
@@ -247,17 +247,15 @@ static Record *history_open(lua_State *L, Host *h, int create)
 }
 
 /*
- * Run the chunk at chunk as a new run of h->pipeline, with the words at
- * words ({[0] = script, args...}), and record how it ends. The history is
- * open and the answers are loaded. Returns the exit code.
+ * Begin a run of h->pipeline: the pipeline's globals, the prelude, the run
+ * row, the signal handlers. words is the table {[0] = script, args...}.
+ * The history is open and the answers are loaded.
  */
-static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
+void run_begin(lua_State *L, Host *h, int words, const char *hash)
 {
 	const Options *opt = h->opt;
 	char hostname[256] = "", cwd[4096];
 	RunInfo info;
-	int nargs, status, code;
-	const char *status_word, *error = NULL;
 
 	h->operator = operator_name(L, opt);
 	h->tty = isatty(STDIN_FILENO);
@@ -269,7 +267,7 @@ static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
 	lua_pop(L, 1);
 	step_open(L);
 	if (host_load_embedded(L, "lua/prelude.lua") != LUA_OK)
-		return lua_error(L);
+		lua_error(L);
 	lua_rawgeti(L, words, 0);
 	lua_call(L, 1, 0);
 
@@ -277,7 +275,7 @@ static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
 	memset(&info, 0, sizeof info);
 	info.pipeline = h->pipeline;
 	lua_rawgeti(L, words, 0);
-	info.script = lua_tostring(L, -1);
+	info.script = hash ? lua_tostring(L, -1) : NULL;
 	info.script_hash = hash;
 	info.args = args_json(L, words);
 	info.operator = h->operator;
@@ -289,11 +287,18 @@ static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
 	h->run = record_run_begin(h->rec, &info);
 	if (!h->run)
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
-
+	lua_pop(L, 2);
 	host_signals_install(L);
-	lua_pushvalue(L, chunk);
-	nargs = script_args(L, opt, words);
-	status = host_pcall(L, nargs, 0);
+}
+
+/*
+ * End the run: status from how the script ended (status of its pcall,
+ * error on top when not LUA_OK), recorded; returns the exit code.
+ */
+static int run_end(lua_State *L, Host *h, int status)
+{
+	const char *status_word, *error = NULL;
+	int code;
 
 	if (status == LUA_OK && !host_interrupted) {
 		status_word = "ok";
@@ -322,6 +327,16 @@ static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
 		fprintf(stderr, "understudy: run %lld of %s %s; to go on from where it stopped: understudy resume %lld\n",
 		        (long long)h->run, h->pipeline, status_word, (long long)h->run);
 	return code;
+}
+
+/* Run the chunk at chunk as a new run with the words at words; the exit code. */
+static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
+{
+	int nargs;
+	run_begin(L, h, words, hash);
+	lua_pushvalue(L, chunk);
+	nargs = script_args(L, h->opt, words);
+	return run_end(L, h, host_pcall(L, nargs, 0));
 }
 
 int run_command(lua_State *L, const Options *opt)
@@ -494,16 +509,22 @@ static int export_command(lua_State *L, Host *h, const Options *opt)
 	return EXIT_OK;
 }
 
-/* runs, show, history: query the record, format with lua/views.lua. */
+/* The record's commands: open the history (it must exist), then view_print. */
 int view_command(lua_State *L, const Options *opt)
 {
 	Host *h = host_get(L);
-	const char *cmd = opt->command;
-	int rc;
-
 	luaL_requiref(L, "json", luaopen_json, 1);
 	lua_pop(L, 1);
 	history_open(L, h, 0);
+	return view_print(L, h, opt);
+}
+
+/* runs, show, history, report, suggest, export: query the record and print it. */
+int view_print(lua_State *L, Host *h, const Options *opt)
+{
+	const char *cmd = opt->command;
+	int rc;
+
 	if (host_load_embedded(L, "lua/views.lua") != LUA_OK)
 		return lua_error(L);
 	lua_call(L, 0, 1);
