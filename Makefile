@@ -16,10 +16,12 @@ DESTDIR ?=
 BUILD ?= build
 
 SRC = host/main.c host/host.c host/run.c host/step.c host/prompt.c host/record.c \
-      host/codec.c host/buf.c host/sha256.c host/notify.c host/path.c host/repl.c stdlib/json.c
+      host/codec.c host/buf.c host/sha256.c host/path.c host/repl.c \
+      host/clock.c stdlib/stdlib.c stdlib/json.c stdlib/sh.c stdlib/fs.c stdlib/time.c \
+      stdlib/log.c stdlib/http.c
 LUA = lua/prelude.lua lua/views.lua lua/report.lua lua/pretty.lua
 OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
-HDR = $(wildcard host/*.h)
+HDR = $(wildcard host/*.h stdlib/*.h)
 
 all: understudy
 
@@ -62,9 +64,12 @@ $(BUILD)/understudy-asan: $(OBJ) $(BUILD)/test_codec $(BUILD)/ptyrun
 install: understudy
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 understudy $(DESTDIR)$(PREFIX)/bin/understudy
+	install -d $(DESTDIR)$(PREFIX)/share/understudy
+	install -m 644 docs/understudy.lua $(DESTDIR)$(PREFIX)/share/understudy/understudy.lua
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/understudy
+	rm -f $(DESTDIR)$(PREFIX)/bin/understudy $(DESTDIR)$(PREFIX)/share/understudy/understudy.lua
+	-rmdir $(DESTDIR)$(PREFIX)/share/understudy 2>/dev/null
 
 clean:
 	rm -rf build understudy

@@ -133,20 +133,6 @@ int host_fail(lua_State *L, int code, const char *fmt, ...)
 	return lua_error(L);
 }
 
-int64_t host_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t host_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Push the path of NAME in understudy's state folder ([-0, +1]) and return it. */
 const char *host_state_path(lua_State *L, const char *name)
 {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include "buf.h"
+#include "clock.h"
 #include "record.h"
 
 #define UNDERSTUDY_VERSION "0.1.0"
@@ -72,9 +73,6 @@ void host_raise_interrupt(lua_State *L, const char *fmt, ...);
 /* Fail with an exit code other than 1 ([-0, +0], does not return). */
 int host_fail(lua_State *L, int code, const char *fmt, ...);
 
-/* Wall clock and monotonic clock, milliseconds. */
-int64_t host_wall_ms(void);
-int64_t host_mono_ms(void);
 
 /* The history path from --db, $UNDERSTUDY_DB or the XDG state folder ([-0, +1]). */
 const char *host_db_path(lua_State *L, const Options *opt);
@@ -99,7 +97,7 @@ void step_open(lua_State *L);
 enum { PROMPT_LINE = 1, PROMPT_EOF = 0, PROMPT_INTERRUPTED = -1, PROMPT_TIMEOUT = -2 };
 int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Buf *out);
 
-/* notify.c: POST a JSON body to url; 0, or -1 with why in err. */
+/* stdlib/http.c: POST a JSON body to url (for notify); 0, or -1 with why in err. */
 int notify_post(const char *url, const char *json, Buf *err);
 void prompt_restore_terminal(void);
 
@@ -115,7 +113,5 @@ int resume_command(lua_State *L, const Options *opt);
 int check_command(lua_State *L, const Options *opt);
 int view_command(lua_State *L, const Options *opt);
 
-/* stdlib: json. */
-int luaopen_json(lua_State *L);
 
 #endif

@@ -1,5 +1,6 @@
 /* record.c: the history in SQLite (WAL, busy timeout, BEGIN IMMEDIATE writes). */
 #include "record.h"
+#include "clock.h"
 #include "path.h"
 
 #include <errno.h>
@@ -27,13 +28,24 @@ typedef struct Chunk {
 	char data[];
 } Chunk;
 
+/* A log line waiting for the next flush. */
+typedef struct LogRow {
+	int64_t run;
+	int seq;
+	const char *level;
+	const char *message;
+	int64_t at_ms;
+} LogRow;
+
 struct Record {
 	sqlite3 *db;
 	char *path;
 	Buf err;
-	sqlite3_stmt *insert_step;
+	sqlite3_stmt *insert_step, *insert_log;
 	StepRow *pending;
 	size_t npending, cappending;
+	LogRow *logs;
+	size_t nlogs, caplogs;
 	int64_t pending_since_ms;
 	Chunk *chunks;
 };
@@ -84,6 +96,15 @@ static const char *const migrations[] = {
 	"  duration_ms INTEGER,"
 	"  UNIQUE (run, seq)"
 	");"
+	"CREATE TABLE logs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run INTEGER NOT NULL REFERENCES runs(id),"
+	"  seq INTEGER NOT NULL,"
+	"  level TEXT NOT NULL,"
+	"  message TEXT NOT NULL,"
+	"  at TEXT NOT NULL"
+	");"
+	"CREATE INDEX logs_run ON logs(run, id);"
 	/* report and history: per-step counts from this index alone... */
 	"CREATE INDEX steps_counts ON steps(pipeline, name, kind, how);"
 	/* ...and manual answers, which are few, from this one. */
@@ -108,16 +129,6 @@ const char *record_error(Record *r)
 const char *record_path(Record *r)
 {
 	return r->path;
-}
-
-/* Format epoch milliseconds as ISO-8601 UTC: 2026-11-28T00:24:52.123Z. */
-static void iso_time(int64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
 }
 
 /* Run SQL with no result rows; 0 or -1 with the error set. */
@@ -274,7 +285,9 @@ Record *record_open(const char *path, int create, Buf *err)
 		goto fail_record;
 	if (record_migrate(r))
 		goto fail_record;
-	if (sqlite3_prepare_v3(r->db, insert_step_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->insert_step, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(r->db, insert_step_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->insert_step, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(r->db, "INSERT INTO logs (run, seq, level, message, at) VALUES (?,?,?,?,?)",
+	                       -1, SQLITE_PREPARE_PERSISTENT, &r->insert_log, NULL) != SQLITE_OK) {
 		record_fail(r, "cannot prepare");
 		goto fail_record;
 	}
@@ -302,18 +315,21 @@ static void pending_clear(Record *r)
 	}
 	r->chunks = keep;
 	r->npending = 0;
+	r->nlogs = 0;
 }
 
 void record_close(Record *r)
 {
 	if (!r)
 		return;
-	if (r->db && r->npending)
+	if (r->db && (r->npending || r->nlogs))
 		record_flush(r);
 	pending_clear(r);
 	free(r->chunks);
 	free(r->pending);
+	free(r->logs);
 	sqlite3_finalize(r->insert_step);
+	sqlite3_finalize(r->insert_log);
 	sqlite3_close_v2(r->db);
 	buf_free(&r->err);
 	free(r->path);
@@ -341,7 +357,7 @@ int64_t record_run_begin(Record *r, const RunInfo *run)
 		record_fail(r, "cannot record the run");
 		return 0;
 	}
-	iso_time(run->started_ms, when);
+	clock_iso(run->started_ms, when);
 	sqlite3_bind_text(st, 1, run->pipeline, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, run->script, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, run->script_hash, -1, SQLITE_STATIC);
@@ -367,14 +383,12 @@ int record_run_finish(Record *r, int64_t run, const char *status, const char *er
 		"UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?";
 	sqlite3_stmt *st;
 	char when[32];
-	struct timespec ts;
 	int rc = record_flush(r);
 	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		record_fail(r, "cannot finish the run");
 		return -1;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	iso_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, when);
+	clock_iso(clock_wall_ms(), when);
 	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, when, -1, SQLITE_TRANSIENT);
@@ -413,29 +427,52 @@ static const char *pending_strdup(Record *r, const char *s)
 	return p;
 }
 
-static int64_t now_ms(void)
+/* Make room for one more element in *array (n used of *cap); 0 or -1. */
+static int grow(Record *r, void **array, size_t n, size_t *cap, size_t size)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (n < *cap)
+		return 0;
+	size_t more = *cap ? 2 * *cap : 64;
+	void *p = realloc(*array, more * size);
+	if (!p) {
+		buf_reset(&r->err);
+		buf_adds(&r->err, "out of memory");
+		return -1;
+	}
+	*array = p;
+	*cap = more;
+	return 0;
+}
+
+/* Flush when enough rows or time have gathered since the first pending one. */
+static int flush_when_due(Record *r)
+{
+	if (r->npending + r->nlogs == 1)
+		r->pending_since_ms = clock_mono_ms();
+	if (r->npending + r->nlogs >= FLUSH_ROWS || clock_mono_ms() - r->pending_since_ms >= FLUSH_MS)
+		return record_flush(r);
+	return 0;
+}
+
+int record_log_add(Record *r, int64_t run, int seq, const char *level, const char *message, int64_t at_ms)
+{
+	LogRow *p;
+	if (grow(r, (void **)&r->logs, r->nlogs, &r->caplogs, sizeof *r->logs))
+		return -1;
+	p = &r->logs[r->nlogs++];
+	p->run = run;
+	p->seq = seq;
+	p->level = pending_strdup(r, level);
+	p->message = pending_strdup(r, message);
+	p->at_ms = at_ms;
+	return flush_when_due(r);
 }
 
 int record_step_add(Record *r, const StepRow *row)
 {
 	StepRow *p;
-	if (r->npending == r->cappending) {
-		size_t cap = r->cappending ? 2 * r->cappending : 64;
-		StepRow *grown = realloc(r->pending, cap * sizeof *grown);
-		if (!grown) {
-			buf_reset(&r->err);
-			buf_adds(&r->err, "out of memory");
-			return -1;
-		}
-		r->pending = grown;
-		r->cappending = cap;
-	}
-	if (r->npending == 0)
-		r->pending_since_ms = now_ms();
+	if (grow(r, (void **)&r->pending, r->npending, &r->cappending, sizeof *r->pending))
+		return -1;
 	p = &r->pending[r->npending];
 	*p = *row;
 	p->pipeline = pending_strdup(r, row->pipeline);
@@ -449,9 +486,7 @@ int record_step_add(Record *r, const StepRow *row)
 	p->candidate_source = pending_strdup(r, row->candidate_source);
 	p->operator = pending_strdup(r, row->operator);
 	r->npending++;
-	if (r->npending >= FLUSH_ROWS || now_ms() - r->pending_since_ms >= FLUSH_MS)
-		return record_flush(r);
-	return 0;
+	return flush_when_due(r);
 }
 
 /* Insert one step row with the kept statement. */
@@ -460,8 +495,8 @@ static int insert_step(Record *r, const StepRow *s)
 	sqlite3_stmt *st = r->insert_step;
 	char started[32], finished[32];
 	int rc;
-	iso_time(s->started_ms, started);
-	iso_time(s->finished_ms, finished);
+	clock_iso(s->started_ms, started);
+	clock_iso(s->finished_ms, finished);
 	sqlite3_bind_int64(st, 1, s->run);
 	bind_text(st, 2, s->pipeline);
 	sqlite3_bind_int(st, 3, s->seq);
@@ -501,15 +536,39 @@ static int insert_step(Record *r, const StepRow *s)
 	return 0;
 }
 
+/* Insert one log line with the kept statement. */
+static int insert_log(Record *r, const LogRow *l)
+{
+	sqlite3_stmt *st = r->insert_log;
+	char at[32];
+	int rc;
+	clock_iso(l->at_ms, at);
+	sqlite3_bind_int64(st, 1, l->run);
+	sqlite3_bind_int(st, 2, l->seq);
+	bind_text(st, 3, l->level);
+	bind_text(st, 4, l->message);
+	sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		record_fail(r, "cannot record a log line");
+		return -1;
+	}
+	return 0;
+}
+
 int record_flush(Record *r)
 {
 	size_t i;
-	if (r->npending == 0)
+	if (r->npending == 0 && r->nlogs == 0)
 		return 0;
 	if (exec(r, "BEGIN IMMEDIATE", "cannot lock the history"))
 		return -1;
 	for (i = 0; i < r->npending; i++)
 		if (insert_step(r, &r->pending[i]))
+			goto fail;
+	for (i = 0; i < r->nlogs; i++)
+		if (insert_log(r, &r->logs[i]))
 			goto fail;
 	if (exec(r, "COMMIT", "cannot commit to the history"))
 		goto fail;
@@ -614,6 +673,12 @@ int record_query_run(Record *r, lua_State *L, int64_t id)
 		return -1;
 	}
 	lua_setfield(L, -2, "steps");
+	if (query(r, L, "SELECT seq, level, message, at FROM logs WHERE run = ?1 ORDER BY id",
+	          "cannot read the run's log", 1, &param)) {
+		lua_pop(L, 1);
+		return -1;
+	}
+	lua_setfield(L, -2, "logs");
 	return 0;
 }
 

@@ -74,7 +74,10 @@ int record_run_finish(Record *r, int64_t run, const char *status, const char *er
  */
 int record_step_add(Record *r, const StepRow *row);
 
-/* Commit every pending step durably (synchronous). 0 or -1. */
+/* Add a log line of the run, after step seq; flushed like steps. 0 or -1. */
+int record_log_add(Record *r, int64_t run, int seq, const char *level, const char *message, int64_t at_ms);
+
+/* Commit every pending step and log line durably (synchronous). 0 or -1. */
 int record_flush(Record *r);
 
 /* The last error, with SQLite's message. */

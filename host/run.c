@@ -2,6 +2,7 @@
 #include "host.h"
 #include "codec.h"
 #include "sha256.h"
+#include "../stdlib/stdlib.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -259,8 +260,7 @@ void run_begin(lua_State *L, Host *h, int words, const char *hash)
 
 	h->operator = operator_name(L, opt);
 	h->tty = isatty(STDIN_FILENO);
-	luaL_requiref(L, "json", luaopen_json, 1);
-	lua_pop(L, 1);
+	stdlib_open(L);
 	lua_getglobal(L, "os");
 	lua_pushcfunction(L, l_exit);
 	lua_setfield(L, -2, "exit");
@@ -283,7 +283,7 @@ void run_begin(lua_State *L, Host *h, int words, const char *hash)
 	info.pid = (long)getpid();
 	info.cwd = getcwd(cwd, sizeof cwd);
 	info.resumed_from = h->resumed_from;
-	info.started_ms = host_wall_ms();
+	info.started_ms = clock_wall_ms();
 	h->run = record_run_begin(h->rec, &info);
 	if (!h->run)
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));

@@ -92,8 +92,8 @@ static void step_begin(lua_State *L, Host *h, Step *s, int inputs)
 	buf_reset(&h->inputs);
 	if (inputs && !lua_isnil(L, inputs) && codec_encode(L, inputs, &h->inputs, &h->why))
 		step_error(L, s->name, "inputs cannot be recorded as JSON: %s", buf_str(&h->why));
-	s->started_wall = host_wall_ms();
-	s->started_mono = host_mono_ms();
+	s->started_wall = clock_wall_ms();
+	s->started_mono = clock_mono_ms();
 }
 
 /* Fill a row with what every step records. */
@@ -112,8 +112,8 @@ static void step_row(Host *h, const Step *s, StepRow *row)
 	row->candidate_agrees = -1;
 	row->operator = h->operator;
 	row->started_ms = s->started_wall;
-	row->finished_ms = host_wall_ms();
-	row->duration_ms = host_mono_ms() - s->started_mono;
+	row->finished_ms = clock_wall_ms();
+	row->duration_ms = clock_mono_ms() - s->started_mono;
 }
 
 /* Print the step's status line on stderr. */
@@ -691,7 +691,7 @@ static int l_manual(lua_State *L)
 		candidate_run(L, h, &sp, &cand);
 	else
 		buf_reset(&h->errors);
-	s.started_mono = host_mono_ms();   /* human time starts when the asking does */
+	s.started_mono = clock_mono_ms();   /* human time starts when the asking does */
 
 	if (answer_from_flags(L, h, &sp)) {
 		how = "flag";

@@ -112,6 +112,7 @@ function M.show(r, as_json)
       script_hash = orNull(r.script_hash), args = value(r.args),
       operator = orNull(r.operator), host = orNull(r.host),
       started_at = r.started_at, finished_at = orNull(r.finished_at), steps = steps,
+      logs = #r.logs > 0 and r.logs or json.array(),
     })
   end
   io.write(string.format("run %d of %s: %s\n", r.id, r.pipeline, r.status))
@@ -129,6 +130,12 @@ function M.show(r, as_json)
     lines[i] = { tostring(s.seq), name, s.kind, s.how, s.status, output_text(s), ms(s.duration_ms) }
   end
   grid({ "SEQ", "STEP", "KIND", "HOW", "STATUS", "VALUE", "TIME" }, lines)
+  if #r.logs > 0 then
+    io.write("\nlog\n")
+    for _, l in ipairs(r.logs) do
+      io.write(string.format("  %s [%s] after step %d: %s\n", when(l.at), l.level, l.seq, l.message))
+    end
+  end
 end
 
 function M.history(rows, as_json)

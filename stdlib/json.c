@@ -1,6 +1,7 @@
 /* json.c: the json module: canonical encode, decode (jansson), null, array. */
 #include "../host/codec.h"
 #include "../host/host.h"
+#include "stdlib.h"
 
 #include <lauxlib.h>
 

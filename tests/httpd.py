@@ -37,7 +37,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n).decode("utf-8", "replace") if n else ""
-        seen = {"method": self.command, "path": self.path,
+        seen = {"method": self.command, "path": self.path, "start": time.time(),
                 "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
         with open(LOG, "a") as f:
             f.write(json.dumps(seen, sort_keys=True) + "\n")
@@ -46,10 +46,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(int(parts[1]), {"status": int(parts[1])})
         elif parts[0] == "slow" and len(parts) > 1:
             time.sleep(float(parts[1]))
-            self.reply(200, {"slept": float(parts[1])})
+            self.reply(200, {"slept": float(parts[1]), "start": seen["start"], "end": time.time()})
         elif parts[0] == "redirect" and len(parts) > 1 and int(parts[1]) > 0:
             self.reply(302, {}, [("Location", "/redirect/%d" % (int(parts[1]) - 1))])
         else:
+            seen.pop("start")
             self.reply(200, seen)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = any

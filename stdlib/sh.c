@@ -1,0 +1,351 @@
+/* sh.c: the sh module: run commands without a shell (posix_spawn) or through /bin/sh. */
+#include "../host/host.h"
+#include "stdlib.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lauxlib.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define STDERR_TAIL 400       /* bytes of stderr quoted in an error */
+#define KILL_GRACE_MS 2000    /* from SIGTERM to SIGKILL when a command times out */
+
+/* One command: what it needs, and what it gave. */
+typedef struct Command {
+	char **argv;
+	char **envp;
+	const char *cwd;
+	const char *input;        /* stdin's text, or NULL for /dev/null */
+	size_t ninput;
+	int timeout_ms;           /* 0: none */
+	const char *shown;        /* the command in messages, when not argv */
+	Buf out, err;
+	int code;                 /* exit status, or 128 + the signal */
+	int timed_out, interrupted;
+} Command;
+
+/*
+ * Pointers to the strings of the Lua list at idx, NULL-terminated, in a
+ * userdata pushed on the stack ([-0, +1]). The strings stay alive: the
+ * list on the stack holds them.
+ */
+static char **string_array(lua_State *L, int idx, const char *what)
+{
+	int n = (int)lua_rawlen(L, idx);
+	char **v;
+	if (n == 0)
+		luaL_error(L, "%s: the command is empty", what);
+	v = lua_newuserdatauv(L, sizeof *v * (size_t)(n + 1), 0);
+	for (int i = 1; i <= n; i++) {
+		if (lua_rawgeti(L, idx, i) != LUA_TSTRING && !lua_isnumber(L, -1))
+			luaL_error(L, "%s: argument %d is a %s, not a string", what, i, luaL_typename(L, -1));
+		lua_tostring(L, -1);
+		lua_rawseti(L, idx, i);   /* a number becomes its string, kept in the list */
+		lua_rawgeti(L, idx, i);
+		v[i - 1] = (char *)lua_tostring(L, -1);
+		lua_pop(L, 1);
+	}
+	v[n] = NULL;
+	return v;
+}
+
+/*
+ * The child's environment: ours, with the names in the table at env set
+ * (false removes one). Pushes the list of "NAME=value" strings and the
+ * array ([-0, +2]).
+ */
+static char **environment(lua_State *L, int env)
+{
+	int n = 0;
+	lua_newtable(L);
+	for (char **e = environ; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq)
+			continue;
+		lua_pushlstring(L, *e, (size_t)(eq - *e));
+		if (lua_rawget(L, env) != LUA_TNIL) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pop(L, 1);
+		lua_pushstring(L, *e);
+		lua_rawseti(L, -2, ++n);
+	}
+	lua_pushnil(L);
+	while (lua_next(L, env)) {
+		if (lua_type(L, -2) != LUA_TSTRING)
+			luaL_error(L, "sh: env names must be strings");
+		if (lua_toboolean(L, -1)) {
+			if (!lua_isstring(L, -1))
+				luaL_error(L, "sh: env %s must be a string", lua_tostring(L, -2));
+			lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
+			lua_rawseti(L, -4, ++n);
+		}
+		lua_pop(L, 1);
+	}
+	return string_array(L, lua_gettop(L), "sh");
+}
+
+/* Read the options at opts into c; values pushed on the stack stay there. */
+static void command_options(lua_State *L, int opts, Command *c, int *check)
+{
+	*check = 1;
+	if (lua_isnoneornil(L, opts))
+		return;
+	luaL_checktype(L, opts, LUA_TTABLE);
+	if (lua_getfield(L, opts, "check") != LUA_TNIL)
+		*check = lua_toboolean(L, -1);
+	if (lua_getfield(L, opts, "cwd") != LUA_TNIL)
+		c->cwd = luaL_checkstring(L, -1);
+	if (lua_getfield(L, opts, "stdin") != LUA_TNIL)
+		c->input = luaL_checklstring(L, -1, &c->ninput);
+	if (lua_getfield(L, opts, "timeout") != LUA_TNIL) {
+		lua_Number t = luaL_checknumber(L, -1);
+		luaL_argcheck(L, t > 0, opts, "timeout must be above 0");
+		c->timeout_ms = (int)(t * 1000 + 0.5);
+		if (c->timeout_ms < 1)
+			c->timeout_ms = 1;
+	}
+	if (lua_getfield(L, opts, "env") != LUA_TNIL) {
+		luaL_checktype(L, -1, LUA_TTABLE);
+		c->envp = environment(L, lua_gettop(L));
+	}
+}
+
+/* Append what fd has to b; 0 at end of file. */
+static int drain(int fd, Buf *b)
+{
+	char chunk[8192];
+	ssize_t n = read(fd, chunk, sizeof chunk);
+	if (n > 0) {
+		buf_add(b, chunk, (size_t)n);
+		return 1;
+	}
+	return n < 0 && (errno == EAGAIN || errno == EINTR);
+}
+
+/*
+ * Start the command and wait for it, feeding stdin and reading both
+ * outputs as they come (no deadlock on large output). Returns 0, or an
+ * errno when it could not be started.
+ */
+static int command_run(Command *c)
+{
+	int in[2] = { -1, -1 }, out[2], err[2], rc;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, defaults;
+	pid_t pid;
+	size_t written = 0;
+	int64_t deadline = c->timeout_ms ? clock_mono_ms() + c->timeout_ms : 0;
+	int status = 0;
+
+	if (pipe2(out, O_CLOEXEC) != 0)
+		return errno;
+	if (pipe2(err, O_CLOEXEC) != 0 || (c->input && pipe2(in, O_CLOEXEC) != 0)) {
+		rc = errno;
+		close(out[0]), close(out[1]);
+		return rc;
+	}
+	posix_spawn_file_actions_init(&fa);
+	if (c->input)
+		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	if (c->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	sigaddset(&defaults, SIGPIPE);
+	sigaddset(&defaults, SIGINT);
+	sigaddset(&defaults, SIGTERM);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &defaults);
+	posix_spawnattr_setpgroup(&attr, 0);   /* its own group: a timeout kills it all */
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawnp(&pid, c->argv[0], &fa, &attr, c->argv, c->envp ? c->envp : environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(out[1]);
+	close(err[1]);
+	if (c->input)
+		close(in[0]);
+	if (rc != 0) {
+		close(out[0]), close(err[0]);
+		if (c->input)
+			close(in[1]);
+		return rc;
+	}
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	if (c->input)
+		fcntl(in[1], F_SETFL, O_NONBLOCK);
+	if (c->input && c->ninput == 0)
+		close(in[1]), in[1] = -1;
+
+	int open_out = 1, open_err = 1;
+	while (open_out || open_err) {
+		struct pollfd p[3] = {
+			{ open_out ? out[0] : -1, POLLIN, 0 },
+			{ open_err ? err[0] : -1, POLLIN, 0 },
+			{ in[1], POLLOUT, 0 },
+		};
+		int wait_ms = -1;
+		if (deadline) {
+			int64_t left = deadline - clock_mono_ms();
+			if (left <= 0) {
+				killpg(pid, c->timed_out ? SIGKILL : SIGTERM);
+				c->timed_out = 1;
+				deadline = clock_mono_ms() + KILL_GRACE_MS;
+				continue;
+			}
+			wait_ms = (int)left;
+		}
+		if (poll(p, 3, wait_ms) < 0) {
+			if (errno == EINTR && host_interrupted && !c->interrupted) {
+				c->interrupted = 1;
+				killpg(pid, SIGKILL);
+			}
+			continue;
+		}
+		if (p[0].revents)
+			open_out = drain(out[0], &c->out);
+		if (p[1].revents)
+			open_err = drain(err[0], &c->err);
+		if (in[1] >= 0 && p[2].revents) {
+			ssize_t w = write(in[1], c->input + written, c->ninput - written);
+			if (w > 0)
+				written += (size_t)w;
+			if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == c->ninput)
+				close(in[1]), in[1] = -1;   /* done, or the command stopped reading */
+		}
+	}
+	if (in[1] >= 0)
+		close(in[1]);
+	close(out[0]);
+	close(err[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	c->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return 0;
+}
+
+/* The command as people would type it, for messages ([-0, +1]). */
+static const char *command_text(lua_State *L, char **argv)
+{
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 0; argv[i]; i++) {
+		if (i)
+			luaL_addchar(&b, ' ');
+		if (argv[i][0] && !strpbrk(argv[i], " \t\n'\"\\$`*?;&|<>()"))
+			luaL_addstring(&b, argv[i]);
+		else {
+			luaL_addchar(&b, '\'');
+			for (const char *p = argv[i]; *p; p++) {
+				if (*p == '\'')
+					luaL_addstring(&b, "'\\''");
+				else
+					luaL_addchar(&b, *p);
+			}
+			luaL_addchar(&b, '\'');
+		}
+	}
+	luaL_pushresult(&b);
+	return lua_tostring(L, -1);
+}
+
+/* Run c; push {code, stdout, stderr} or raise as check says. what names it. */
+static int command_finish(lua_State *L, Command *c, int check, const char *what)
+{
+	int rc = command_run(c);
+	if (rc) {
+		buf_free(&c->out);
+		buf_free(&c->err);
+		return luaL_error(L, "%s: cannot run %s: %s", what, c->argv[0], strerror(rc));
+	}
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, c->code);
+	lua_setfield(L, -2, "code");
+	lua_pushlstring(L, buf_str(&c->out), c->out.len);
+	lua_setfield(L, -2, "stdout");
+	lua_pushlstring(L, buf_str(&c->err), c->err.len);
+	lua_setfield(L, -2, "stderr");
+	size_t tail = c->err.len > STDERR_TAIL ? c->err.len - STDERR_TAIL : 0;
+	lua_pushlstring(L, buf_str(&c->err) + tail, c->err.len - tail);   /* for the message */
+	buf_free(&c->out);
+	buf_free(&c->err);
+	const char *text = c->shown ? lua_pushstring(L, c->shown) : command_text(L, c->argv);
+	if (c->interrupted)
+		host_raise_interrupt(L, "interrupted while running %s", text);
+	if (c->timed_out)
+		return luaL_error(L, "%s: %s timed out after %f s", what, text, (lua_Number)c->timeout_ms / 1000);
+	if (check && c->code != 0)
+		return luaL_error(L, "%s: %s exited with %d%s%s", what, text, c->code,
+		                  lua_rawlen(L, -2) ? ": " : "", lua_tostring(L, -2));
+	lua_pop(L, 1);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* sh.run({argv...} [, opts]) -> {code, stdout, stderr}: no shell in between. */
+static int sh_run(lua_State *L)
+{
+	Command c;
+	int check;
+	memset(&c, 0, sizeof c);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 2);
+	c.argv = string_array(L, 1, "sh.run");
+	command_options(L, 2, &c, &check);
+	return command_finish(L, &c, check, "sh.run");
+}
+
+/* sh(cmdline [, opts]) -> {code, stdout, stderr}: through /bin/sh -c. */
+static int sh_call(lua_State *L)
+{
+	Command c;
+	int check;
+	memset(&c, 0, sizeof c);
+	luaL_checkstring(L, 2);
+	lua_settop(L, 3);
+	lua_createtable(L, 3, 0);
+	lua_pushliteral(L, "/bin/sh");
+	lua_rawseti(L, -2, 1);
+	lua_pushliteral(L, "-c");
+	lua_rawseti(L, -2, 2);
+	lua_pushvalue(L, 2);
+	lua_rawseti(L, -2, 3);
+	c.argv = string_array(L, lua_gettop(L), "sh");
+	c.shown = lua_tostring(L, 2);
+	command_options(L, 3, &c, &check);
+	return command_finish(L, &c, check, "sh");
+}
+
+static const luaL_Reg sh_funcs[] = {
+	{ "run", sh_run },
+	{ NULL, NULL },
+};
+
+int luaopen_sh(lua_State *L)
+{
+	signal(SIGPIPE, SIG_IGN);   /* a command that stops reading its stdin must not kill us */
+	luaL_newlib(L, sh_funcs);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, sh_call);
+	lua_setfield(L, -2, "__call");
+	lua_setmetatable(L, -2);
+	return 1;
+}
