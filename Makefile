@@ -1,8 +1,9 @@
 # understudy: make, make test, make asan, make install PREFIX= DESTDIR=, make clean
 
 CC ?= cc
-PKGS = lua5.4 sqlite3 libcurl jansson libedit
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+# libcurl is loaded when a pipeline first uses http (see stdlib/http.c): only its headers here.
+PKGS = lua5.4 sqlite3 jansson libedit
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 ifeq ($(CI),true)
@@ -75,3 +76,15 @@ clean:
 	rm -rf build understudy
 
 .PHONY: all test asan install uninstall clean
+
+# Benchmarks: ratios against floors measured in the same run (never a pass/fail test).
+$(BUILD)/benchrun: tests/benchrun.c
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+$(BUILD)/bench_floor: tests/bench_floor.c
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+bench: understudy $(BUILD)/benchrun $(BUILD)/bench_floor
+	@UNDERSTUDY=$(CURDIR)/understudy TEST_BIN=$(CURDIR)/$(BUILD) bash tests/bench
+
+.PHONY: bench

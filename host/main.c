@@ -303,6 +303,7 @@ int main(int argc, char **argv)
 		fputs("understudy: out of memory\n", stderr);
 		return EXIT_FAILED;
 	}
+	setvbuf(stderr, NULL, _IOLBF, BUFSIZ);   /* a status line is one write, not one per piece */
 	code = options_parse(argc, argv, &o, &cmd, words, answers);
 	if (code >= 0)
 		goto done;

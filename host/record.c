@@ -40,6 +40,7 @@ typedef struct LogRow {
 struct Record {
 	sqlite3 *db;
 	char *path;
+	int current;              /* the schema is this version's: no migration */
 	Buf err;
 	sqlite3_stmt *insert_step, *insert_log;
 	StepRow *pending;
@@ -177,6 +178,7 @@ static int record_check_ours(Record *r)
 		sqlite3_finalize(st);
 	}
 	buf_reset(&r->err);
+	r->current = app == APPLICATION_ID && version == RECORD_SCHEMA_VERSION;
 	if (version < 0 || app < 0 || tables < 0)
 		buf_addf(&r->err, "%s: not a usable SQLite database (%s); left untouched", r->path, sqlite3_errmsg(r->db));
 	else if (app != APPLICATION_ID && (app != 0 || tables != 0 || version != 0))
@@ -278,12 +280,22 @@ Record *record_open(const char *path, int create, Buf *err)
 	}
 	sqlite3_extended_result_codes(r->db, 1);
 	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
+	/*
+	 * Leave the WAL in place at exit instead of checkpointing it into the
+	 * database every run: SQLite checkpoints on its own once it grows.
+	 */
+	sqlite3_db_config(r->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (record_check_ours(r))
 		goto fail_record;
-	/* WAL before any write; only a history that is ours gets here. */
-	if (record_use_wal(r) || exec(r, "PRAGMA synchronous = FULL", "cannot set up the journal"))
+	/*
+	 * WAL before any write; only a history that is ours gets here. Commits
+	 * are synchronous only where record_flush_durable asks: after a crash
+	 * of the process nothing is lost either way, after a power loss only
+	 * what was not durable (auto steps, which a resume runs again).
+	 */
+	if (record_use_wal(r) || exec(r, "PRAGMA synchronous = NORMAL", "cannot set up the journal"))
 		goto fail_record;
-	if (record_migrate(r))
+	if (!r->current && record_migrate(r))
 		goto fail_record;
 	if (sqlite3_prepare_v3(r->db, insert_step_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->insert_step, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(r->db, "INSERT INTO logs (run, seq, level, message, at) VALUES (?,?,?,?,?)",
@@ -557,13 +569,16 @@ static int insert_log(Record *r, const LogRow *l)
 	return 0;
 }
 
-int record_flush(Record *r)
+/* Commit what is pending; durable: synchronously, to survive a power loss. */
+static int flush(Record *r, int durable)
 {
 	size_t i;
 	if (r->npending == 0 && r->nlogs == 0)
 		return 0;
-	if (exec(r, "BEGIN IMMEDIATE", "cannot lock the history"))
+	if (durable && exec(r, "PRAGMA synchronous = FULL", "cannot set up the journal"))
 		return -1;
+	if (exec(r, "BEGIN IMMEDIATE", "cannot lock the history"))
+		goto fail_sync;
 	for (i = 0; i < r->npending; i++)
 		if (insert_step(r, &r->pending[i]))
 			goto fail;
@@ -573,10 +588,23 @@ int record_flush(Record *r)
 	if (exec(r, "COMMIT", "cannot commit to the history"))
 		goto fail;
 	pending_clear(r);
-	return 0;
+	return durable ? exec(r, "PRAGMA synchronous = NORMAL", "cannot set up the journal") : 0;
 fail:
 	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+fail_sync:
+	if (durable)
+		sqlite3_exec(r->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
 	return -1;
+}
+
+int record_flush(Record *r)
+{
+	return flush(r, 0);
+}
+
+int record_flush_durable(Record *r)
+{
+	return flush(r, 1);
 }
 
 /* Push the current row of st as a table keyed by column name ([-0, +1]). */

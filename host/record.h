@@ -77,8 +77,11 @@ int record_step_add(Record *r, const StepRow *row);
 /* Add a log line of the run, after step seq; flushed like steps. 0 or -1. */
 int record_log_add(Record *r, int64_t run, int seq, const char *level, const char *message, int64_t at_ms);
 
-/* Commit every pending step and log line durably (synchronous). 0 or -1. */
+/* Commit every pending step and log line. 0 or -1. */
 int record_flush(Record *r);
+
+/* The same, synchronously: it survives a power loss (manual answers). 0 or -1. */
+int record_flush_durable(Record *r);
 
 /* The last error, with SQLite's message. */
 const char *record_error(Record *r);

@@ -659,7 +659,7 @@ static int candidate_agrees(lua_State *L, Host *h, const Spec *sp, const Candida
 /* Commit a step durably, or fail the run with code 3 showing what was lost. */
 static void step_commit(lua_State *L, Host *h, const StepRow *row)
 {
-	if (record_step_add(h->rec, row) == 0 && record_flush(h->rec) == 0)
+	if (record_step_add(h->rec, row) == 0 && record_flush_durable(h->rec) == 0)
 		return;
 	if (!row->secret && row->output)
 		fprintf(stderr, "understudy: the answer to \"%s\" was not recorded; it was: %s\n", row->name, row->output);

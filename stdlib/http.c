@@ -8,7 +8,10 @@
 #include "stdlib.h"
 
 #include <ctype.h>
+#include <stddef.h>
+#define CURL_DISABLE_TYPECHECK   /* calls go through the pointers below */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,36 @@
 #define DEFAULT_TIMEOUT_MS 30000L
 #define CONNECT_TIMEOUT_MS 10000L
 #define MAX_REDIRECTS 10L
+
+/*
+ * libcurl is loaded on the first request, not at start: linked in, its
+ * libraries would double the time every run takes to start.
+ */
+static struct {
+	void *handle;
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_reset)(CURL *);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	char *(*easy_escape)(CURL *, const char *, int);
+	void (*free)(void *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	CURLSH *(*share_init)(void);
+	CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
+	CURLSHcode (*share_cleanup)(CURLSH *);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_perform)(CURLM *, int *);
+	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd[], unsigned int, int, int *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	CURLMcode (*multi_cleanup)(CURLM *);
+} lib;
 
 /* The run's connection cache: one share, one easy handle for sequential requests. */
 typedef struct Http {
@@ -47,12 +80,12 @@ typedef struct Request {
 /* Free what a request holds; safe to call twice (also its __gc). */
 static void request_free(Request *q)
 {
-	curl_slist_free_all(q->headers);
+	lib.slist_free_all(q->headers);
 	q->headers = NULL;
 	buf_free(&q->reply);
 	buf_free(&q->reply_headers);
 	if (q->owned && q->easy)
-		curl_easy_cleanup(q->easy);
+		lib.easy_cleanup(q->easy);
 	q->easy = NULL;
 }
 
@@ -89,46 +122,75 @@ static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_
 static void request_setup(Request *q, CURLSH *share)
 {
 	CURL *c = q->easy;
-	curl_easy_reset(c);   /* keeps the connections */
+	lib.easy_reset(c);   /* keeps the connections */
 	q->error[0] = '\0';
 	if (share)
-		curl_easy_setopt(c, CURLOPT_SHARE, share);
-	curl_easy_setopt(c, CURLOPT_URL, q->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, q->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, q->error);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, (long)q->follow);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, q->insecure ? 0L : 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, q->insecure ? 0L : 2L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "understudy/" UNDERSTUDY_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, q->headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &q->reply);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &q->reply_headers);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		lib.easy_setopt(c, CURLOPT_SHARE, share);
+	lib.easy_setopt(c, CURLOPT_URL, q->url);
+	lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	lib.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	lib.easy_setopt(c, CURLOPT_TIMEOUT_MS, q->timeout_ms);
+	lib.easy_setopt(c, CURLOPT_ERRORBUFFER, q->error);
+	lib.easy_setopt(c, CURLOPT_FOLLOWLOCATION, (long)q->follow);
+	lib.easy_setopt(c, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
+	lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, q->insecure ? 0L : 1L);
+	lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, q->insecure ? 0L : 2L);
+	lib.easy_setopt(c, CURLOPT_USERAGENT, "understudy/" UNDERSTUDY_VERSION);
+	lib.easy_setopt(c, CURLOPT_HTTPHEADER, q->headers);
+	lib.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	lib.easy_setopt(c, CURLOPT_WRITEDATA, &q->reply);
+	lib.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	lib.easy_setopt(c, CURLOPT_HEADERDATA, &q->reply_headers);
+	lib.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	lib.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (strcmp(q->method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		lib.easy_setopt(c, CURLOPT_NOBODY, 1L);
 	else if (strcmp(q->method, "GET") != 0)
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+		lib.easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
 	if (q->body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->nbody);
+		lib.easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
+		lib.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->nbody);
 	}
 }
 
-/* Start libcurl once for the process. */
-static int http_global_init(void)
+#define LIBCURL "libcurl.so.4"
+
+/* Load and start libcurl once for the process; 0, or -1 with why in err. */
+static int http_global_init(Buf *err)
 {
-	static int done;
-	if (!done && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-		done = 1;
-	return done ? 0 : -1;
+	static const struct { const char *name; size_t offset; } symbols[] = {
+#define SYMBOL(f) { "curl_" #f, offsetof(__typeof__(lib), f) }
+		SYMBOL(global_init), SYMBOL(easy_init), SYMBOL(easy_setopt), SYMBOL(easy_perform),
+		SYMBOL(easy_getinfo), SYMBOL(easy_reset), SYMBOL(easy_cleanup), SYMBOL(easy_strerror),
+		SYMBOL(easy_escape), SYMBOL(free), SYMBOL(slist_append), SYMBOL(slist_free_all),
+		SYMBOL(share_init), SYMBOL(share_setopt), SYMBOL(share_cleanup), SYMBOL(multi_init),
+		SYMBOL(multi_add_handle), SYMBOL(multi_remove_handle), SYMBOL(multi_perform),
+		SYMBOL(multi_poll), SYMBOL(multi_info_read), SYMBOL(multi_cleanup),
+#undef SYMBOL
+	};
+	static int ready;
+	if (ready)
+		return 0;
+	if (!lib.handle && !(lib.handle = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL))) {
+		buf_addf(err, "cannot load %s: %s", LIBCURL, dlerror());
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+		void *f = dlsym(lib.handle, symbols[i].name);
+		if (!f) {
+			buf_addf(err, "%s has no %s", LIBCURL, symbols[i].name);
+			return -1;
+		}
+		memcpy((char *)&lib + symbols[i].offset, &f, sizeof f);
+	}
+	if (lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		buf_adds(err, "cannot start libcurl");
+		return -1;
+	}
+	ready = 1;
+	return 0;
 }
 
 /* POST json to url for notify; 0, or -1 with why in err. No Lua here. */
@@ -138,7 +200,9 @@ int notify_post(const char *url, const char *json, Buf *err)
 	long status = 0;
 	buf_reset(err);
 	memset(&q, 0, sizeof q);
-	if (http_global_init() || !(q.easy = curl_easy_init())) {
+	if (http_global_init(err))
+		return -1;
+	if (!(q.easy = lib.easy_init())) {
 		buf_adds(err, "cannot start libcurl");
 		return -1;
 	}
@@ -149,12 +213,12 @@ int notify_post(const char *url, const char *json, Buf *err)
 	q.nbody = strlen(json);
 	q.timeout_ms = CONNECT_TIMEOUT_MS;
 	q.follow = 1;
-	q.headers = curl_slist_append(NULL, "Content-Type: application/json");
+	q.headers = lib.slist_append(NULL, "Content-Type: application/json");
 	request_setup(&q, NULL);
-	q.rc = curl_easy_perform(q.easy);
+	q.rc = lib.easy_perform(q.easy);
 	if (q.rc != CURLE_OK)
-		buf_adds(err, q.error[0] ? q.error : curl_easy_strerror(q.rc));
-	else if (curl_easy_getinfo(q.easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 400)
+		buf_adds(err, q.error[0] ? q.error : lib.easy_strerror(q.rc));
+	else if (lib.easy_getinfo(q.easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 400)
 		buf_addf(err, "the server answered HTTP %ld", status);
 	request_free(&q);
 	return err->len ? -1 : 0;
@@ -165,9 +229,9 @@ static int http_gc(lua_State *L)
 {
 	Http *h = luaL_checkudata(L, 1, HTTP_MT);
 	if (h->easy)
-		curl_easy_cleanup(h->easy);
+		lib.easy_cleanup(h->easy);
 	if (h->share)
-		curl_share_cleanup(h->share);
+		lib.share_cleanup(h->share);
 	h->easy = NULL;
 	h->share = NULL;
 	return 0;
@@ -182,8 +246,12 @@ static Http *http_state(lua_State *L)
 		return h;
 	}
 	lua_pop(L, 1);
-	if (http_global_init())
-		luaL_error(L, "http: cannot start libcurl");
+	Buf err = { 0 };
+	if (http_global_init(&err)) {
+		lua_pushfstring(L, "http: %s", buf_str(&err));
+		buf_free(&err);
+		lua_error(L);
+	}
 	h = lua_newuserdatauv(L, sizeof *h, 0);
 	memset(h, 0, sizeof *h);
 	if (luaL_newmetatable(L, HTTP_MT)) {
@@ -192,13 +260,13 @@ static Http *http_state(lua_State *L)
 	}
 	lua_setmetatable(L, -2);
 	lua_setfield(L, LUA_REGISTRYINDEX, HTTP_STATE);
-	h->share = curl_share_init();
-	h->easy = curl_easy_init();
+	h->share = lib.share_init();
+	h->easy = lib.easy_init();
 	if (!h->share || !h->easy)
 		luaL_error(L, "http: cannot start libcurl");
-	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	lib.share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	lib.share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	lib.share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	return h;
 }
 
@@ -234,14 +302,14 @@ static void url_with_query(lua_State *L, int query)
 		size_t vn;
 		lua_getfield(L, query, keys[i]);
 		const char *v = luaL_tolstring(L, -1, &vn);
-		char *ek = curl_easy_escape(NULL, keys[i], 0), *ev = curl_easy_escape(NULL, v, (int)vn);
+		char *ek = lib.easy_escape(NULL, keys[i], 0), *ev = lib.easy_escape(NULL, v, (int)vn);
 		lua_pop(L, 2);
 		luaL_addchar(&b, sep++ ? '&' : '?');
 		luaL_addstring(&b, ek ? ek : "");
 		luaL_addchar(&b, '=');
 		luaL_addstring(&b, ev ? ev : "");
-		curl_free(ek);
-		curl_free(ev);
+		lib.free(ek);
+		lib.free(ev);
 	}
 	luaL_pushresult(&b);
 	lua_replace(L, url);
@@ -287,7 +355,7 @@ static Request *request_read(lua_State *L, const char *method, int url, int opts
 			const char *name = lua_tostring(L, -2);
 			has_type |= strcasecmp(name, "content-type") == 0;
 			lua_pushfstring(L, "%s: %s", name, lua_tostring(L, -1));
-			q->headers = curl_slist_append(q->headers, lua_tostring(L, -1));
+			q->headers = lib.slist_append(q->headers, lua_tostring(L, -1));
 			lua_pop(L, 2);
 		}
 	}
@@ -306,7 +374,7 @@ static Request *request_read(lua_State *L, const char *method, int url, int opts
 		q->body = lua_tolstring(L, -1, &q->nbody);
 		lua_insert(L, final_url);   /* kept alive below the request */
 		if (!has_type)
-			q->headers = curl_slist_append(q->headers, "Content-Type: application/json");
+			q->headers = lib.slist_append(q->headers, "Content-Type: application/json");
 	} else if (lua_getfield(L, opts, "body") != LUA_TNIL) {
 		q->body = luaL_checklstring(L, -1, &q->nbody);
 		lua_insert(L, final_url);
@@ -365,14 +433,14 @@ static void response_push(lua_State *L, Request *q)
 	double seconds = 0;
 	char *effective = NULL;
 	if (q->rc != CURLE_OK) {
-		const char *why = q->error[0] ? q->error : curl_easy_strerror(q->rc);
+		const char *why = q->error[0] ? q->error : lib.easy_strerror(q->rc);
 		if (q->rc == CURLE_ABORTED_BY_CALLBACK && host_interrupted)
 			host_raise_interrupt(L, "interrupted during http %s %s", q->method, q->url);
 		luaL_error(L, "http %s %s: %s", q->method, q->url, why);
 	}
-	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(q->easy, CURLINFO_TOTAL_TIME, &seconds);
-	curl_easy_getinfo(q->easy, CURLINFO_EFFECTIVE_URL, &effective);
+	lib.easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+	lib.easy_getinfo(q->easy, CURLINFO_TOTAL_TIME, &seconds);
+	lib.easy_getinfo(q->easy, CURLINFO_EFFECTIVE_URL, &effective);
 	lua_createtable(L, 0, 5);
 	lua_pushinteger(L, status);
 	lua_setfield(L, -2, "status");
@@ -423,7 +491,7 @@ static int perform(lua_State *L, const char *method, int url, int opts)
 	Request *q = request_read(L, method, url, opts);
 	q->easy = h->easy;
 	request_setup(q, h->share);
-	q->rc = curl_easy_perform(q->easy);
+	q->rc = lib.easy_perform(q->easy);
 	response_push(L, q);
 	request_free(q);
 	return 1;
@@ -494,7 +562,7 @@ static int http_all(lua_State *L)
 		} else {
 			return luaL_error(L, "http.all: item %d is a %s, not a URL or a request", i, luaL_typename(L, item));
 		}
-		if (!(q->easy = curl_easy_init()))
+		if (!(q->easy = lib.easy_init()))
 			return luaL_error(L, "http.all: cannot start libcurl");
 		q->owned = 1;
 		request_setup(q, h->share);
@@ -507,40 +575,40 @@ static int http_all(lua_State *L)
 		lua_rawseti(L, first, i);
 		lua_settop(L, item - 1);
 	}
-	multi = curl_multi_init();
+	multi = lib.multi_init();
 	if (!multi)
 		return luaL_error(L, "http.all: cannot start libcurl");
 	for (int i = 1; i <= n; i++) {
 		lua_rawgeti(L, first, i);
 		lua_rawgeti(L, -1, (lua_Integer)lua_rawlen(L, -1));
 		Request *q = lua_touserdata(L, -1);
-		curl_easy_setopt(q->easy, CURLOPT_PRIVATE, q);
-		curl_multi_add_handle(multi, q->easy);
+		lib.easy_setopt(q->easy, CURLOPT_PRIVATE, q);
+		lib.multi_add_handle(multi, q->easy);
 		lua_pop(L, 2);
 	}
 	do {
 		CURLMsg *msg;
 		int left;
-		curl_multi_perform(multi, &running);
-		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+		lib.multi_perform(multi, &running);
+		while ((msg = lib.multi_info_read(multi, &left)) != NULL) {
 			Request *q;
 			if (msg->msg != CURLMSG_DONE)
 				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&q);
+			lib.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&q);
 			q->rc = msg->data.result;
 		}
 		if (running)
-			curl_multi_poll(multi, NULL, 0, 200, NULL);
+			lib.multi_poll(multi, NULL, 0, 200, NULL);
 	} while (running);
 	lua_createtable(L, n, 0);
 	for (int i = 1; i <= n; i++) {
 		lua_rawgeti(L, first, i);
 		lua_rawgeti(L, -1, (lua_Integer)lua_rawlen(L, -1));
 		Request *q = lua_touserdata(L, -1);
-		curl_multi_remove_handle(multi, q->easy);
+		lib.multi_remove_handle(multi, q->easy);
 		lua_pop(L, 2);
 	}
-	curl_multi_cleanup(multi);
+	lib.multi_cleanup(multi);
 	for (int i = 1; i <= n; i++) {
 		lua_rawgeti(L, first, i);
 		lua_rawgeti(L, -1, (lua_Integer)lua_rawlen(L, -1));

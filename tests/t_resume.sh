@@ -114,6 +114,7 @@ for i = 1, 400 do
   print("got " .. i .. " " .. v)
   io.stdout:flush()
   for j = 1, 20 do auto("work", function() return i * j end) end
+  time.sleep(0.003)   -- the run lasts longer than the longest wait before the kill
 end
 LUA
 	local round pid
