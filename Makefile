@@ -65,11 +65,16 @@ $(BUILD)/understudy-asan: $(OBJ) $(BUILD)/test_codec $(BUILD)/ptyrun
 install: understudy
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 understudy $(DESTDIR)$(PREFIX)/bin/understudy
-	install -d $(DESTDIR)$(PREFIX)/share/understudy
+	install -d $(DESTDIR)$(PREFIX)/share/understudy $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 644 docs/understudy.lua $(DESTDIR)$(PREFIX)/share/understudy/understudy.lua
+	install -m 644 docs/understudy.1 $(DESTDIR)$(PREFIX)/share/man/man1/understudy.1
+	install -m 644 docs/completion.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/understudy
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/understudy $(DESTDIR)$(PREFIX)/share/understudy/understudy.lua
+	rm -f $(DESTDIR)$(PREFIX)/bin/understudy $(DESTDIR)$(PREFIX)/share/understudy/understudy.lua \
+		$(DESTDIR)$(PREFIX)/share/man/man1/understudy.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/understudy
 	-rmdir $(DESTDIR)$(PREFIX)/share/understudy 2>/dev/null
 
 clean:

@@ -1,21 +1,31 @@
 -- examples/release.lua: an ML model release, done partly by hand.
 --
--- Shows: an auto step that evaluates, a manual sign-off whose inputs are
--- the metrics (so the record can later tell whether people always answer
--- the same for the same metrics), a choice with a default, and an auto
--- deploy. Run it without a terminal:
---   ./understudy run examples/release.lua 1.4 --answers examples/release.answers.json
--- or on a terminal, answering the prompts:
---   ./understudy run examples/release.lua 1.4
+-- What it shows:
+--   * auto steps that train and evaluate (stand-ins: fixed numbers derived
+--     from the version, so every run is reproducible);
+--   * a manual sign-off whose inputs are the metrics: the record can later
+--     tell whether people always answer the same for the same metrics;
+--   * a manual choice of where to deploy, with a candidate automation that
+--     proposes an answer in the person's shadow and, after 3 agreements in a
+--     row, answers alone (trust = 3);
+--   * an auto deploy.
+--
+-- Without a terminal:
+--   understudy run examples/release.lua 1.4 --answers examples/release.answers.json
+-- On a terminal, answering the prompts:
+--   understudy run examples/release.lua 1.4
 
 local version = arg[1] or "dev"
 
-local metrics = auto("evaluate", function(inp)
-  -- Stands in for a real evaluation: fixed numbers derived from the version.
+local model = auto("train", function(inp)
   local seed = 0
   for c in inp.version:gmatch(".") do seed = (seed * 31 + c:byte()) % 1000 end
-  return { accuracy = 0.9 + seed / 100000, latency_ms = 40 + seed % 20 }
+  return { version = inp.version, seed = seed }
 end, { inputs = { version = version } })
+
+local metrics = auto("evaluate", function(m)
+  return { accuracy = 0.9 + m.seed / 100000, latency_ms = 40 + m.seed % 20 }
+end, { inputs = model })
 
 local ok = manual("sign-off",
   string.format("Model %s: accuracy %.4f, p50 latency %d ms. Ship it?",
@@ -25,7 +35,12 @@ if not ok then
   error("release " .. version .. " was not signed off", 0)
 end
 
-local target = manual("target", "Deploy where?", { choices = { "staging", "prod" }, default = "staging" })
+local target = manual("target", "Deploy where?", {
+  choices = { "staging", "prod" },
+  inputs = metrics,
+  candidate = function(m) return m.latency_ms < 50 and "prod" or "staging" end,
+  trust = 3,
+})
 
 local where = auto("deploy", function(inp)
   return string.format("model %s serving on %s", inp.version, inp.target)

@@ -42,12 +42,26 @@ Host *host_new(lua_State *L, const Options *opt)
 	Host *h = lua_newuserdatauv(L, sizeof *h, 0);
 	memset(h, 0, sizeof *h);
 	h->opt = opt;
+	h->colour = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
 	luaL_newmetatable(L, HOST_MT);
 	lua_pushcfunction(L, host_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_setmetatable(L, -2);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &HOST_KEY);
 	return h;
+}
+
+const char *host_colour(const Host *h, const char *status)
+{
+	if (!h->colour)
+		return "";
+	if (!status)
+		return "\033[0m";
+	if (strcmp(status, "ok") == 0)
+		return "\033[32m";
+	if (strcmp(status, "failed") == 0)
+		return "\033[31m";
+	return "\033[33m";
 }
 
 /* Message handler: the error as a string; its traceback kept in the Host. */

@@ -51,6 +51,9 @@ typedef struct Host {
 	int seq;
 	int tty;                   /* standard input is a terminal */
 	int exit_code;             /* set by whoever fails with a special code */
+	int colour;                /* stderr is a terminal and NO_COLOR is not set */
+	int manual_steps;          /* answered by a person (or candidate) in this run */
+	int64_t human_ms;          /* their time */
 	Buf inputs, output;        /* a step's values as JSON, reused by every step */
 	Buf candidate;             /* a candidate's answer as JSON */
 	Buf why, line, prompt, reason, errors;   /* scratch, likewise */
@@ -61,6 +64,9 @@ typedef struct Host {
 
 Host *host_get(lua_State *L);
 Host *host_new(lua_State *L, const Options *opt);
+
+/* The escape sequence that colours a status word (NULL: back to plain), or "". */
+const char *host_colour(const Host *h, const char *status);
 
 /* Run the function below nargs arguments with host_msgh; like lua_pcall. */
 int host_pcall(lua_State *L, int nargs, int nresults);

@@ -13,9 +13,9 @@
 /* Commands, as bits, so each option can say where it applies. */
 enum {
 	C_RUN = 1, C_CHECK = 2, C_RUNS = 4, C_SHOW = 8, C_HISTORY = 16, C_REPORT = 32,
-	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256, C_RESUME = 512, C_REPL = 1024,
+	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256, C_RESUME = 512, C_REPL = 1024, C_NAMES = 2048,
 	C_LIVE = C_RUN | C_RESUME | C_REPL,
-	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT,
+	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT | C_NAMES,
 };
 
 typedef struct Command {
@@ -71,6 +71,9 @@ static const Command commands[] = {
 	{ "export", C_EXPORT, 0, 1, "export [PIPELINE]",
 	  "Every recorded step execution, oldest first, as JSON lines (or CSV with\n"
 	  "--csv), for analysis elsewhere.\n" },
+	{ "names", C_NAMES, 0, 1, "names [PIPELINE]",
+	  "The recorded pipelines' names, or one pipeline's step names, one a line\n"
+	  "(for shell completion and scripts).\n" },
 	{ "help", C_HELP, 0, 1, "help [COMMAND]",
 	  "Show the general help, or a command's.\n" },
 	{ NULL, 0, 0, 0, NULL, NULL },

@@ -886,3 +886,12 @@ int record_candidate_streak(Record *r, const char *pipeline, const char *step, i
 	sqlite3_finalize(st);
 	return streak;
 }
+
+int record_query_names(Record *r, lua_State *L, const char *pipeline)
+{
+	if (pipeline)
+		return query(r, L, "SELECT DISTINCT name FROM steps WHERE pipeline = ?1 ORDER BY name",
+		             "cannot list the steps", 1, &pipeline);
+	return query(r, L, "SELECT DISTINCT pipeline AS name FROM runs ORDER BY pipeline",
+	             "cannot list the pipelines", 0, NULL);
+}

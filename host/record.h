@@ -111,6 +111,9 @@ int record_query_answers(Record *r, lua_State *L, const char *pipeline, const ch
  */
 int record_candidate_streak(Record *r, const char *pipeline, const char *step, int n);
 
+/* The recorded pipelines' names, or the step names of one ([-0, +1]: rows with name). */
+int record_query_names(Record *r, lua_State *L, const char *pipeline);
+
 /*
  * Call the function on top of the stack with each step row of the
  * pipeline (or all), oldest first; pops the function. 0, or -1 when the

@@ -291,6 +291,21 @@ void run_begin(lua_State *L, Host *h, int words, const char *hash)
 	host_signals_install(L);
 }
 
+/* The closing line: what the run did, and how to go on when it stopped. */
+static void run_summary(Host *h, const char *status)
+{
+	char human[32];
+	if (h->human_ms < 60000)
+		snprintf(human, sizeof human, "%.1f s", (double)h->human_ms / 1000);
+	else
+		snprintf(human, sizeof human, "%.1f min", (double)h->human_ms / 60000);
+	fprintf(stderr, "understudy: run %lld of %s %s%s%s: %d step%s, %d by a person, %s of human time\n",
+	        (long long)h->run, h->pipeline, host_colour(h, status), status, host_colour(h, NULL),
+	        h->seq, h->seq == 1 ? "" : "s", h->manual_steps, human);
+	if (strcmp(status, "ok") != 0)
+		fprintf(stderr, "understudy: to go on from where it stopped: understudy resume %lld\n", (long long)h->run);
+}
+
 /*
  * End the run: status from how the script ended (status of its pcall,
  * error on top when not LUA_OK), recorded; returns the exit code.
@@ -323,9 +338,7 @@ static int run_end(lua_State *L, Host *h, int status)
 		fprintf(stderr, "understudy: history unusable: %s\n", record_error(h->rec));
 		return code ? code : EXIT_HISTORY;
 	}
-	if (code == EXIT_INTERRUPTED || code == EXIT_FAILED)
-		fprintf(stderr, "understudy: run %lld of %s %s; to go on from where it stopped: understudy resume %lld\n",
-		        (long long)h->run, h->pipeline, status_word, (long long)h->run);
+	run_summary(h, status_word);
 	return code;
 }
 
@@ -532,6 +545,16 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 		return report_command(L, h, opt);
 	if (strcmp(cmd, "export") == 0)
 		return export_command(L, h, opt);
+	if (strcmp(cmd, "names") == 0) {
+		if (record_query_names(h->rec, L, opt->nwords ? opt->words[0] : NULL))
+			return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+		for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
+			lua_getfield(L, -1, "name");
+			printf("%s\n", lua_tostring(L, -1));
+			lua_pop(L, 2);
+		}
+		return EXIT_OK;
+	}
 	lua_getfield(L, -1, cmd);
 
 	if (strcmp(cmd, "runs") == 0) {

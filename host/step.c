@@ -117,16 +117,21 @@ static void step_row(Host *h, const Step *s, StepRow *row)
 }
 
 /* Print the step's status line on stderr. */
-static void step_status(const StepRow *row, const char *value)
+static void step_status(Host *h, const StepRow *row, const char *value)
 {
 	const char *v = value ? value : "";
 	int n = (int)strlen(v);
 	char when[32];
+	if (row->kind[0] == 'm' && strcmp(row->how, "replay") != 0) {
+		h->manual_steps++;
+		h->human_ms += row->duration_ms;
+	}
 	if (row->duration_ms < 1000)
 		snprintf(when, sizeof when, "%lld ms", (long long)row->duration_ms);
 	else
 		snprintf(when, sizeof when, "%.1f s", (double)row->duration_ms / 1000.0);
-	fprintf(stderr, "[%s] %s %s", row->status, row->kind, row->name);
+	fprintf(stderr, "[%s%s%s] %s %s", host_colour(h, row->status), row->status, host_colour(h, NULL),
+	        row->kind, row->name);
 	if (row->occurrence > 1)
 		fprintf(stderr, " #%d", row->occurrence);
 	if (value)
@@ -204,7 +209,7 @@ static int replay_step(lua_State *L, Host *h, const Step *s)
 	row.duration_ms = 0;
 	if (record_step_add(h->rec, &row))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
-	step_status(&row, output);
+	step_status(h, &row, output);
 	if (strcmp(output, "null") == 0)
 		lua_pushnil(L);
 	else if (codec_decode(L, output, strlen(output), &h->why))
@@ -729,7 +734,7 @@ static int l_manual(lua_State *L)
 	}
 	row.error = h->errors.len ? buf_str(&h->errors) : NULL;
 	step_commit(L, h, &row);
-	step_status(&row, sp.secret ? "(secret)" : row.output);
+	step_status(h, &row, sp.secret ? "(secret)" : row.output);
 	if (strcmp(how, "candidate") == 0)
 		fprintf(stderr, "  %s answered by candidate: %d/%d agreed\n", sp.name, streak, sp.trust);
 	else if (row.candidate_agrees == 0)
@@ -815,7 +820,7 @@ static int l_auto(lua_State *L)
 	}
 	if (record_step_add(h->rec, &row))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
-	step_status(&row, ok ? row.output : NULL);
+	step_status(h, &row, ok ? row.output : NULL);
 	if (!ok) {
 		const char *msg = lua_tostring(L, -1);
 		if (host_interrupted)

@@ -163,7 +163,7 @@ local function next_sentence(steps, several)
         why = s.reason
       end
       return string.format("Automate %s next: %s, %s, %s of human time so far.",
-        name(s), plural(s.manual_answers, "run"), why, duration(s.human_ms))
+        name(s), plural(s.manual_answers, "answer"), why, duration(s.human_ms))
     end
   end
   for _, s in ipairs(steps) do

@@ -76,7 +76,7 @@ LUA
 	same "$(jq -r '.[0].rank' <<<"$OUT")" "1"
 	run_us 0 report two
 	same "$(sed -n 2p out.txt | awk '{ print $1 }')" "slow"
-	has "$(flat "$(tail -n 3 out.txt)")" 'Automate `slow` next: 5 runs, always the same answer ("s"), '
+	has "$(flat "$(tail -n 3 out.txt)")" 'Automate `slow` next: 5 answers, always the same answer ("s"), '
 	has "$(flat "$(tail -n 3 out.txt)")" ' of human time so far.'
 	awk 'length > 80 { exit 1 }' out.txt || fail "a line of the report is wider than 80 columns"
 }
