@@ -20,7 +20,7 @@ SRC = host/main.c host/host.c host/run.c host/step.c host/prompt.c host/record.c
       host/codec.c host/buf.c host/sha256.c host/path.c host/repl.c \
       host/clock.c stdlib/stdlib.c stdlib/json.c stdlib/sh.c stdlib/fs.c stdlib/time.c \
       stdlib/log.c stdlib/http.c
-LUA = lua/prelude.lua lua/views.lua lua/report.lua lua/pretty.lua
+LUA = lua/prelude.lua lua/format.lua lua/views.lua lua/report.lua lua/pretty.lua
 OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
 HDR = $(wildcard host/*.h stdlib/*.h)
 

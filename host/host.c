@@ -172,6 +172,33 @@ const char *host_db_path(lua_State *L, const Options *opt)
 	return host_state_path(L, "history.db");
 }
 
+/* require "understudy.NAME" loads embedded lua/NAME.lua. */
+static int embedded_loader(lua_State *L)
+{
+	const char *path = lua_tostring(L, lua_upvalueindex(1));
+	if (host_load_embedded(L, path) != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	return 1;
+}
+
+void host_preload_embedded(lua_State *L)
+{
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	for (const Embedded *e = embedded_files; e->name; e++) {
+		const char *base = strrchr(e->name, '/');
+		size_t n = strlen(base + 1) - 4;   /* without .lua */
+		lua_pushfstring(L, "understudy.%s", base + 1);
+		lua_pushlstring(L, lua_tostring(L, -1), strlen("understudy.") + n);
+		lua_remove(L, -2);
+		lua_pushstring(L, e->name);
+		lua_pushcclosure(L, embedded_loader, 1);
+		lua_setfield(L, -3, lua_tostring(L, -2));
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
 int host_load_embedded(lua_State *L, const char *name)
 {
 	for (const Embedded *e = embedded_files; e->name; e++) {

@@ -93,6 +93,9 @@ typedef struct Embedded {
 } Embedded;
 extern const Embedded embedded_files[];
 
+/* Let require "understudy.NAME" find embedded lua/NAME.lua. */
+void host_preload_embedded(lua_State *L);
+
 /* Load an embedded file by its path, with its real chunk name ([-0, +1]). */
 int host_load_embedded(lua_State *L, const char *name);
 

@@ -279,6 +279,7 @@ static int pmain(lua_State *L)
 	int code;
 	luaL_checkversion(L);
 	luaL_openlibs(L);
+	host_preload_embedded(L);
 	host_new(L, o);
 	if (strcmp(o->command, "run") == 0)
 		code = run_command(L, o);

@@ -3,31 +3,13 @@ local json = require "json"
 
 local M = {}
 
+local format = require "understudy.format"
+local value, orNull, cut, duration = format.value, format.orNull, format.cut, format.duration
+
+-- A JSON column's text as a value; nil stays nil.
 local function decode(text)
   if text == nil then return nil end
-  local ok, v = pcall(json.decode, text)
-  if ok then return v end
-  return text
-end
-
-local function orNull(v)
-  if v == nil then return json.null end
-  return v
-end
-
--- Human time for people: 850 ms, 12 s, 4.2 min, 1.5 h.
-local function duration(ms)
-  ms = ms or 0
-  if ms < 1000 then return string.format("%d ms", ms) end
-  if ms < 60000 then return string.format("%.0f s", ms / 1000) end
-  if ms < 3600000 then return string.format("%.1f min", ms / 60000) end
-  return string.format("%.1f h", ms / 3600000)
-end
-
-local function cut(text, width)
-  text = tostring(text or ""):gsub("[\r\n\t]", " ")
-  if #text > width then return text:sub(1, width - 3) .. "..." end
-  return text
+  return value(text)
 end
 
 -- Write text wrapped at 80 columns; continuation lines indented by indent.
@@ -182,12 +164,12 @@ function M.report(data, as_json, min_runs)
     for i, s in ipairs(steps) do
       local conflicts = json.array()
       for _, c in ipairs(s.conflicts or {}) do
-        conflicts[#conflicts + 1] = { inputs = orNull(decode(c.inputs)), output = orNull(decode(c.output)), count = c.n }
+        conflicts[#conflicts + 1] = { inputs = value(c.inputs), output = value(c.output), count = c.n }
       end
       local differ = json.array()
       for _, c in ipairs(s.check_differ or {}) do
-        differ[#differ + 1] = { inputs = orNull(decode(c.inputs)), auto_output = orNull(decode(c.auto_output)),
-                                manual_output = orNull(decode(c.manual_output)) }
+        differ[#differ + 1] = { inputs = value(c.inputs), auto_output = value(c.auto_output),
+                                manual_output = value(c.manual_output) }
       end
       out[i] = {
         pipeline = s.pipeline, step = s.step, kind = s.last_kind, rank = i,
@@ -195,12 +177,12 @@ function M.report(data, as_json, min_runs)
         auto_executions = s.auto_executions, distinct_outputs = s.distinct_outputs,
         input_groups = s.input_groups, verdict = s.verdict, reason = s.reason,
         human_ms = s.human_ms, median_human_ms = orNull(s.median_human_ms),
-        last_answer = orNull(decode(s.last_answer)), last_operator = orNull(s.last_operator),
+        last_answer = value(s.last_answer), last_operator = orNull(s.last_operator),
         candidate_agreement = s.candidate_runs > 0 and
           { agreed = s.candidate_agreed, runs = s.candidate_runs, streak = s.streak } or json.null,
         last_disagreement = s.disagreement and {
-          inputs = orNull(decode(s.disagreement.inputs)), output = orNull(decode(s.disagreement.output)),
-          candidate_output = orNull(decode(s.disagreement.candidate_output)),
+          inputs = value(s.disagreement.inputs), output = value(s.disagreement.output),
+          candidate_output = value(s.disagreement.candidate_output),
           error = orNull(s.disagreement.error) } or json.null,
         conflicts = conflicts, disagreements = differ,
       }

@@ -3,41 +3,17 @@ local json = require "json"
 
 local M = {}
 
--- A JSON column's text as a value; absent columns become null.
-local function value(text)
-  if text == nil then return json.null end
-  local ok, v = pcall(json.decode, text)
-  if ok then return v end
-  return text
-end
-
-local function orNull(v)
-  if v == nil then return json.null end
-  return v
-end
+local format = require "understudy.format"
+local value, orNull, cell, ms = format.value, format.orNull, format.cut, format.duration
 
 local function agrees(v)
   if v == nil then return json.null end
   return v ~= 0
 end
 
--- One line of a value for a table cell, cut to width.
-local function cell(text, width)
-  text = tostring(text or ""):gsub("[\r\n\t]", " ")
-  if width and #text > width then text = text:sub(1, width - 3) .. "..." end
-  return text
-end
-
 local function when(iso)
   if not iso then return "" end
   return (iso:gsub("T", " "):gsub("%.%d+Z$", ""))
-end
-
-local function ms(n)
-  if not n then return "" end
-  if n < 1000 then return n .. " ms" end
-  if n < 60000 then return string.format("%.1f s", n / 1000) end
-  return string.format("%.1f min", n / 60000)
 end
 
 -- Print rows (lists of strings) under headers, columns aligned.
