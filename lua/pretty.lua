@@ -59,7 +59,19 @@ function render(v, indent, width, seen)
   if #items == 0 then return "{}" end
   local flat = "{ " .. table.concat(items, ", ") .. " }"
   if #indent + #flat <= width and not flat:find("\n") then return flat end
-  return "{\n" .. indent .. "  " .. table.concat(items, ",\n" .. indent .. "  ") .. ",\n" .. indent .. "}"
+  -- Too wide: fill lines up to the width with the items, as a paragraph.
+  local lines, line = {}, ""
+  for _, item in ipairs(items) do
+    local piece = item .. ","
+    if line ~= "" and (#indent + 2 + #line + 1 + #piece > width or item:find("\n") or line:find("\n")) then
+      lines[#lines + 1] = line
+      line = piece
+    else
+      line = line == "" and piece or line .. " " .. piece
+    end
+  end
+  lines[#lines + 1] = line
+  return "{\n" .. indent .. "  " .. table.concat(lines, "\n" .. indent .. "  ") .. "\n" .. indent .. "}"
 end
 
 -- show(width, ...) -> the values as text, one after another.

@@ -39,6 +39,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n).decode("utf-8", "replace") if n else ""
         seen = {"method": self.command, "path": self.path, "start": time.time(),
+                "client": self.client_address[1],
                 "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
         with open(LOG, "a") as f:
             f.write(json.dumps(seen, sort_keys=True) + "\n")
@@ -52,6 +53,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(302, {}, [("Location", "/redirect/%d" % (int(parts[1]) - 1))])
         else:
             seen.pop("start")
+            seen.pop("client")
             self.reply(200, seen)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = any

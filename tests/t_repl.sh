@@ -106,3 +106,13 @@ LUA
 	has "$(cat err.txt)" "unknown command .frob"
 	same "$(sql "SELECT script FROM runs")" "setup.lua"
 }
+
+test_repl_cuts_long_tables_and_wraps() {
+	printf 't = {} for i = 1, 150 do t[i] = i end\nt\nw = {} for i = 1, 30 do w["key" .. i] = string.rep("v", 10) end\nw\n' |
+		"$UNDERSTUDY" repl >out.txt 2>err.txt || fail "exit $?"
+	has "$(cat out.txt)" "99, 100, ... (50 more),"
+	local widest
+	widest=$(awk '{ if (length > m) m = length } END { print m }' out.txt)
+	[ "$widest" -le 80 ] || fail "a line of $widest columns"
+	same "$(grep -o 'key[0-9]* = ' out.txt | wc -l)" "30"
+}

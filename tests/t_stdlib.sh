@@ -187,3 +187,13 @@ LUA
 	done
 	same "$missing" ""
 }
+
+test_http_keeps_connections_alive() {
+	httpd_start
+	write ka.lua <<LUA
+for i = 1, 5 do assert(http.get("http://127.0.0.1:$PORT/n" .. i):ok()) end
+LUA
+	run_us 0 run ka.lua
+	same "$(wc -l <httpd.log)" "5"
+	same "$(jq -s '[.[] | .client] | unique | length' httpd.log)" "1"
+}

@@ -55,3 +55,34 @@ LUA
 	same "$(sql "SELECT status FROM runs")" "interrupted"
 	same "$(sql "SELECT group_concat(name || ':' || status, ' ') FROM (SELECT * FROM steps ORDER BY id)")" "first:ok spin:interrupted"
 }
+
+test_second_signal_exits_at_once() {
+	write stubborn.lua <<'LUA'
+auto("stubborn", function()
+  io.open("started", "w"):close()
+  while true do pcall(function() while true do end end) end
+end)
+LUA
+	"$UNDERSTUDY" run stubborn.lua >out.txt 2>err.txt &
+	local pid=$! i
+	for i in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	kill -TERM $pid
+	sleep 0.3
+	kill -0 $pid 2>/dev/null || fail "the first signal was not swallowed by the script's pcall"
+	kill -TERM $pid
+	wait $pid
+	same "$?" "130"
+}
+
+test_colour_only_on_a_terminal_and_not_with_no_color() {
+	echo 'auto("a", function() return 1 end)' | write c.lua
+	pty '' run c.lua
+	same "$CODE" "0"
+	has "$OUT" $'[\033[32mok\033[0m] auto a'
+	pty '' run c.lua --name plain
+	NO_COLOR=1 "$TEST_BIN/ptyrun" -- "$UNDERSTUDY" run c.lua </dev/null >pty.txt 2>&1
+	lacks "$(cat pty.txt)" $'\033['
+	has "$(cat pty.txt)" "[ok] auto a"
+	run_us 0 run c.lua
+	lacks "$ERR" $'\033['
+}
