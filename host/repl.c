@@ -14,6 +14,7 @@
 #define PROMPT2 ">> "
 #define HISTORY_LINES 1000
 #define MAX_MATCHES 1000
+#define CHUNK_DOT_COMMAND (-2)   /* read_chunk: the line is a dot-command */
 
 static lua_State *repl_state;       /* for the completion callback */
 static char *matches[MAX_MATCHES + 1];
@@ -220,7 +221,8 @@ static int incomplete(lua_State *L, int status)
 /*
  * Read a whole chunk: tries "return LINE" first so expressions print,
  * continues while the chunk is unfinished. Pushes the compiled function,
- * or an error message; returns the load status, or -1 at end of input.
+ * or an error message; returns the load status, -1 at end of input, or
+ * CHUNK_DOT_COMMAND.
  * The chunk's text is left below the function, for the history.
  */
 static int read_chunk(lua_State *L, Host *h)
@@ -230,7 +232,7 @@ static int read_chunk(lua_State *L, Host *h)
 		return -1;
 	const char *line = lua_tostring(L, -1);
 	if (line[0] == '.')
-		return LUA_OK + 100;   /* a dot-command, left on top */
+		return CHUNK_DOT_COMMAND;   /* the line is left on top */
 	lua_pushfstring(L, "return %s;", line);
 	status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=stdin");
 	lua_remove(L, -2);
@@ -406,7 +408,7 @@ int repl_command(lua_State *L, const Options *opt)
 			break;
 		if (h->tty && lua_rawlen(L, top + 1) > 0)
 			add_history(lua_tostring(L, top + 1));
-		if (status == LUA_OK + 100) {
+		if (status == CHUNK_DOT_COMMAND) {
 			int more = dot_command(L, h, lua_tostring(L, -1));
 			lua_settop(L, top);
 			if (!more)

@@ -16,7 +16,7 @@ test_run_row_facts() {
 	same "$(sql "SELECT pipeline, script, args, operator, status, pid > 0, resumed_from IS NULL FROM runs")" \
 		'deploy|deploy.lua|["1.4","two words"]|alice|ok|1|1'
 	same "$(sql "SELECT script_hash FROM runs")" "$(sha256sum deploy.lua | cut -d' ' -f1)"
-	same "$(sql "SELECT host FROM runs")" "$(hostname)"
+	same "$(sql "SELECT host FROM runs")" "$(uname -n)"
 	same "$(sql "SELECT started_at <= finished_at, started_at LIKE '____-__-__T__:__:__.___Z' FROM runs")" "1|1"
 	same "$(sql "SELECT operator FROM steps")" "alice"
 	run_us 0 run deploy.lua --name release

@@ -53,6 +53,10 @@ test_repl_history_persists_across_sessions() {
 	test -s state/understudy/repl_history || fail "no history file"
 	pty 'expect > \nsleep 200\nsend \\x1b[A\nsleep 300\nsendline \nexpect 42\nexpect > \nsleep 200\nsend \\x04\n' repl
 	same "$CODE" "0"
+	# A multi-line entry comes back as one item.
+	pty 'expect > \nsendline function greet(n)\nexpect >> \nsendline   return "hi " .. n\nexpect >> \nsendline end\nexpect > \nsleep 200\nsend \\x04\n' repl
+	pty 'expect > \nsleep 200\nsend \\x1b[A\nsleep 300\nsendline \nexpect > \nsendline greet("you")\nexpect "hi you"\nexpect > \nsleep 200\nsend \\x04\n' repl
+	same "$CODE" "0"
 }
 
 test_repl_bare_command_on_a_terminal() {

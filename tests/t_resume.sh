@@ -62,7 +62,7 @@ test_resume_refusals() {
 	local pid=$! i
 	for i in $(seq 100); do [ "$(sql "SELECT count(*) FROM steps" 2>/dev/null)" = 2 ] && break; sleep 0.05; done
 	run_us 2 resume 1
-	has "$ERR" "run 1 is still running (pid $pid on $(hostname))"
+	has "$ERR" "run 1 is still running (pid $pid on $(uname -n))"
 	run_us 0 runs --json
 	same "$(jq -r '.[0].status' <<<"$OUT")" "running"
 	# Killed: it is abandoned, and can be resumed.

@@ -197,3 +197,13 @@ LUA
 	same "$(wc -l <httpd.log)" "5"
 	same "$(jq -s '[.[] | .client] | unique | length' httpd.log)" "1"
 }
+
+test_http_insecure_warns() {
+	httpd_start
+	write in.lua <<LUA
+print(http.get("http://127.0.0.1:$PORT/x", { insecure = true }).status)
+LUA
+	run_us 0 run in.lua
+	same "$OUT" "200"
+	has "$ERR" "warning: http GET http://127.0.0.1:$PORT/x: TLS certificates are not checked"
+}
