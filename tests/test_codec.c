@@ -32,33 +32,27 @@ static void eval(lua_State *L, const char *expr)
 	}
 }
 
-/* encode(expr) gives want exactly. */
-static void encodes(lua_State *L, const char *expr, const char *want)
+/*
+ * Encode the value of expr: with refused 0 it must give want exactly,
+ * with refused 1 it must be refused with a reason containing want.
+ */
+static void encode_case(lua_State *L, const char *expr, const char *want, int refused)
 {
 	Buf b = { 0 }, why = { 0 };
 	char name[256];
 	eval(L, expr);
 	int rc = codec_encode(L, -1, &b, &why);
-	snprintf(name, sizeof name, "encode %s", expr);
-	check(rc == 0 && strcmp(buf_str(&b), want) == 0, name, rc ? buf_str(&why) : buf_str(&b), want);
+	int ok = refused ? rc == -1 && strstr(buf_str(&why), want) != NULL
+	                 : rc == 0 && strcmp(buf_str(&b), want) == 0;
+	snprintf(name, sizeof name, "%s %s", refused ? "refuse" : "encode", expr);
+	check(ok, name, rc ? buf_str(&why) : buf_str(&b), want);
 	lua_pop(L, 1);
 	buf_free(&b);
 	buf_free(&why);
 }
 
-/* encode(expr) is refused with a reason containing want. */
-static void refuses(lua_State *L, const char *expr, const char *want)
-{
-	Buf b = { 0 }, why = { 0 };
-	char name[256];
-	eval(L, expr);
-	int rc = codec_encode(L, -1, &b, &why);
-	snprintf(name, sizeof name, "refuse %s", expr);
-	check(rc == -1 && strstr(buf_str(&why), want) != NULL, name, rc ? buf_str(&why) : buf_str(&b), want);
-	lua_pop(L, 1);
-	buf_free(&b);
-	buf_free(&why);
-}
+#define encodes(L, expr, want) encode_case(L, expr, want, 0)
+#define refuses(L, expr, want) encode_case(L, expr, want, 1)
 
 /* decode(text) then encode gives want (the canonical form). */
 static void round_trip(lua_State *L, const char *text, const char *want)
