@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -732,6 +733,7 @@ int record_query_report(Record *r, lua_State *L, const char *pipeline)
 		" coalesce(m.distinct_outputs, 0) AS distinct_outputs,"
 		" coalesce(m.input_groups, 0) AS input_groups,"
 		" coalesce(m.human_ms, 0) AS human_ms, coalesce(m.secret, 0) AS secret,"
+		" coalesce(m.distinct_secrets, 0) AS distinct_secrets,"
 		" coalesce(m.candidate_runs, 0) AS candidate_runs,"
 		" coalesce(m.candidate_agreed, 0) AS candidate_agreed,"
 		" l.kind AS last_kind, lm.output AS last_answer, lm.operator AS last_operator,"
@@ -745,6 +747,7 @@ int record_query_report(Record *r, lua_State *L, const char *pipeline)
 		"   count(DISTINCT CASE WHEN status = 'ok' THEN output END) AS distinct_outputs,"
 		"   count(DISTINCT CASE WHEN status = 'ok' THEN coalesce(inputs, '') END) AS input_groups,"
 		"   sum(duration_ms) AS human_ms, max(secret) AS secret,"
+		"   count(DISTINCT secret_hash) AS distinct_secrets,"
 		"   sum(candidate_agrees IS NOT NULL) AS candidate_runs,"
 		"   sum(candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id"
 		"  FROM steps WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m"
@@ -894,4 +897,32 @@ int record_query_names(Record *r, lua_State *L, const char *pipeline)
 		             "cannot list the steps", 1, &pipeline);
 	return query(r, L, "SELECT DISTINCT pipeline AS name FROM runs ORDER BY pipeline",
 	             "cannot list the pipelines", 0, NULL);
+}
+
+int record_secret_key(Record *r, unsigned char key[32])
+{
+	char *path = NULL;
+	int fd, rc = -1;
+	ssize_t n;
+	if (asprintf(&path, "%s-key", r->path) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		rc = read(fd, key, 32) == 32 ? 0 : -1;
+		close(fd);
+	} else if (errno == ENOENT && getrandom(key, 32, 0) == 32 &&
+	           (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) {
+		n = write(fd, key, 32);
+		rc = n == 32 && fsync(fd) == 0 ? 0 : -1;
+		close(fd);
+	} else if (errno == EEXIST && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		rc = read(fd, key, 32) == 32 ? 0 : -1;   /* another run made it first */
+		close(fd);
+	}
+	if (rc != 0) {
+		buf_reset(&r->err);
+		buf_addf(&r->err, "%s: cannot read or make the key for secret answers: %s", path, strerror(errno));
+	}
+	free(path);
+	return rc;
 }

@@ -111,6 +111,13 @@ int record_query_answers(Record *r, lua_State *L, const char *pipeline, const ch
  */
 int record_candidate_streak(Record *r, const char *pipeline, const char *step, int n);
 
+/*
+ * The history's key for hashing secret answers (HMAC-SHA-256), kept in
+ * the file PATH-key (0600) beside it, made on first use: with the
+ * database alone, nobody can try guesses against the hashes. 0 or -1.
+ */
+int record_secret_key(Record *r, unsigned char key[32]);
+
 /* The recorded pipelines' names, or the step names of one ([-0, +1]: rows with name). */
 int record_query_names(Record *r, lua_State *L, const char *pipeline);
 

@@ -1,6 +1,7 @@
 /* step.c: manual() asks a person, auto() runs code; both record what happened. */
 #include "host.h"
 #include "codec.h"
+#include "sha256.h"
 
 #include <lauxlib.h>
 #include <stdarg.h>
@@ -679,6 +680,7 @@ static int l_manual(lua_State *L)
 	Step s;
 	StepRow row;
 	Candidate cand = { 0 };
+	char secret_hash[65];
 	const char *how = NULL;
 	int ans, streak = 0;
 
@@ -723,8 +725,15 @@ static int l_manual(lua_State *L)
 	buf_reset(&h->output);
 	if (codec_encode(L, ans, &h->output, &h->why))
 		host_fail(L, EXIT_USAGE, "step \"%s\": the answer cannot be recorded: %s", sp.name, buf_str(&h->why));
-	if (!sp.secret)
+	if (!sp.secret) {
 		row.output = buf_str(&h->output);
+	} else {
+		unsigned char key[32];
+		if (record_secret_key(h->rec, key))
+			host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+		sha256_hmac_hex(key, sizeof key, h->output.data, h->output.len, secret_hash);
+		row.secret_hash = secret_hash;
+	}
 	if (sp.candidate) {
 		row.candidate_source = cand.source[0] ? cand.source : NULL;
 		if (!sp.secret)

@@ -74,7 +74,9 @@ local function judge(s, conflicts, checks, min_runs)
     return "automated", "its latest executions are auto"
   end
   if s.secret == 1 then
-    return "secret", "a secret answer is never automated from the record"
+    local same = s.distinct_secrets == 1 and n > 1 and ", though its answers were all the same"
+      or s.distinct_secrets > 1 and string.format(", and its answers differ (%d different)", s.distinct_secrets) or ""
+    return "secret", "a secret answer is never automated from the record" .. same
   end
   if s.candidate_runs > 0 and s.streak >= min_runs then
     return "ready: candidate", string.format("its candidate agreed with people the last %s (%d of %d in all)",

@@ -196,3 +196,16 @@ LUA
 	has "$(cat err.txt)" 'END"'
 	same "$(sql "PRAGMA integrity_check")" "ok"
 }
+
+test_secret_answers_keep_a_keyed_hash() {
+	echo 'manual("token", "Token?", { secret = true })' | write tok.lua
+	local v
+	for v in s3cret s3cret other; do run_us 0 run tok.lua --answer token=$v; done
+	same "$(sql "SELECT count(*), count(DISTINCT secret_hash), max(length(secret_hash)) FROM steps")" "3|2|64"
+	same "$(stat -c %a "$UNDERSTUDY_DB-key")" "600"
+	# Keyed: a plain SHA-256 of the answer is not what is stored.
+	lacks "$(sql "SELECT group_concat(secret_hash) FROM steps")" "$(printf '"s3cret"' | sha256sum | cut -d' ' -f1)"
+	run_us 0 report tok --min-runs 2 --json
+	same "$(jq -r '.[0].verdict' <<<"$OUT")" "secret"
+	has "$(jq -r '.[0].reason' <<<"$OUT")" "its answers differ (2 different)"
+}
