@@ -13,6 +13,7 @@ static const char HOST_KEY = 'h';   /* its address keys the Host in the registry
 #define HOST_MT "understudy.host"
 
 volatile sig_atomic_t host_interrupted;
+volatile sig_atomic_t host_child_group;
 static lua_State *signal_state;      /* the one C global: the handler needs it */
 
 Host *host_get(lua_State *L)
@@ -29,7 +30,7 @@ static int host_gc(lua_State *L)
 {
 	Host *h = luaL_checkudata(L, 1, HOST_MT);
 	Buf *bufs[] = { &h->inputs, &h->output, &h->candidate, &h->why, &h->line, &h->prompt, &h->reason,
-	                &h->errors, &h->traceback, &h->failure, &h->failure_trace };
+	                &h->errors, &h->traceback, &h->failure, &h->failure_trace, &h->exit_message };
 	record_close(h->rec);
 	h->rec = NULL;
 	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -108,6 +109,8 @@ static void on_signal(int sig)
 	(void)sig;
 	if (host_interrupted) {
 		prompt_restore_terminal();
+		if (host_child_group > 0)
+			kill(-(pid_t)host_child_group, SIGKILL);
 		_exit(EXIT_INTERRUPTED);
 	}
 	host_interrupted = 1;
@@ -129,22 +132,35 @@ void host_signals_install(lua_State *L)
 void host_raise_interrupt(lua_State *L, const char *fmt, ...)
 {
 	va_list ap;
+	Host *h = host_get(L);
 	lua_sethook(L, NULL, 0, 0);   /* the signal's hook must not fire in the handler */
-	host_get(L)->exit_code = EXIT_INTERRUPTED;
 	va_start(ap, fmt);
 	lua_pushvfstring(L, fmt, ap);
 	va_end(ap);
+	h->exit_code = EXIT_INTERRUPTED;
+	buf_reset(&h->exit_message);
+	buf_adds(&h->exit_message, lua_tostring(L, -1));
 	lua_error(L);
 }
 
 int host_fail(lua_State *L, int code, const char *fmt, ...)
 {
 	va_list ap;
-	host_get(L)->exit_code = code;
+	Host *h = host_get(L);
 	va_start(ap, fmt);
 	lua_pushvfstring(L, fmt, ap);
 	va_end(ap);
+	h->exit_code = code;
+	buf_reset(&h->exit_message);
+	buf_adds(&h->exit_message, lua_tostring(L, -1));
 	return lua_error(L);
+}
+
+int host_exit_code(Host *h, const char *message)
+{
+	if (h->exit_code && message && strcmp(message, buf_str(&h->exit_message)) == 0)
+		return h->exit_code;
+	return EXIT_FAILED;
 }
 
 /* Push the path of NAME in understudy's state folder ([-0, +1]) and return it. */

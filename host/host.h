@@ -50,7 +50,8 @@ typedef struct Host {
 	const char *operator;
 	int seq;
 	int tty;                   /* standard input is a terminal */
-	int exit_code;             /* set by whoever fails with a special code */
+	int exit_code;             /* set by whoever fails with a special code, */
+	Buf exit_message;          /* with the message it raised */
 	int colour;                /* stderr is a terminal and NO_COLOR is not set */
 	int manual_steps;          /* answered by a person (or candidate) in this run */
 	int64_t human_ms;          /* their time */
@@ -73,11 +74,15 @@ int host_pcall(lua_State *L, int nargs, int nresults);
 
 /* Ctrl-C and SIGTERM raise "interrupted" in Lua; host_interrupted says so. */
 extern volatile sig_atomic_t host_interrupted;
+extern volatile sig_atomic_t host_child_group;   /* a command's process group while sh waits */
 void host_signals_install(lua_State *L);
 void host_raise_interrupt(lua_State *L, const char *fmt, ...);
 
 /* Fail with an exit code other than 1 ([-0, +0], does not return). */
 int host_fail(lua_State *L, int code, const char *fmt, ...);
+
+/* The exit code for an error with this message: host_fail's, if it raised it, else 1. */
+int host_exit_code(Host *h, const char *message);
 
 
 /* The history path from --db, $UNDERSTUDY_DB or the XDG state folder ([-0, +1]). */

@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 		Host *h = host_get(L);
 		const char *msg = lua_tostring(L, -1);
 		fprintf(stderr, "understudy: %s\n", msg ? msg : "(error object is not a string)");
-		code = h && h->exit_code ? h->exit_code : EXIT_FAILED;
+		code = h ? host_exit_code(h, msg) : EXIT_FAILED;
 	}
 	lua_close(L);
 done:

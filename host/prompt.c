@@ -77,6 +77,10 @@ int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Bu
 	buf_reset(out);
 	alarm_set(timeout_ms);
 	for (;;) {
+		if (timed_out) {
+			rc = PROMPT_TIMEOUT;
+			break;
+		}
 		int c = getc(stdin);
 		if (c == EOF) {
 			if (ferror(stdin) && errno == EINTR) {

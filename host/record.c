@@ -899,30 +899,45 @@ int record_query_names(Record *r, lua_State *L, const char *pipeline)
 	             "cannot list the pipelines", 0, NULL);
 }
 
-int record_secret_key(Record *r, unsigned char key[32])
+/* Read 32 bytes of key from path; 0 or -1. */
+static int key_read(const char *path, unsigned char key[32])
 {
-	char *path = NULL;
-	int fd, rc = -1;
-	ssize_t n;
-	if (asprintf(&path, "%s-key", r->path) < 0)
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
 	if (fd >= 0) {
 		rc = read(fd, key, 32) == 32 ? 0 : -1;
 		close(fd);
-	} else if (errno == ENOENT && getrandom(key, 32, 0) == 32 &&
-	           (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) {
-		n = write(fd, key, 32);
-		rc = n == 32 && fsync(fd) == 0 ? 0 : -1;
-		close(fd);
-	} else if (errno == EEXIST && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		rc = read(fd, key, 32) == 32 ? 0 : -1;   /* another run made it first */
-		close(fd);
 	}
+	return rc;
+}
+
+int record_secret_key(Record *r, unsigned char key[32])
+{
+	char *path = NULL, *tmp = NULL;
+	int fd, rc = -1;
+	if (asprintf(&path, "%s-key", r->path) < 0 || asprintf(&tmp, "%s-key.%d", r->path, (int)getpid()) < 0)
+		goto done;
+	if (key_read(path, key) == 0) {
+		rc = 0;
+		goto done;
+	}
+	/* Made whole in a file of its own, then linked in: nobody reads half a key. */
+	if (errno == ENOENT && getrandom(key, 32, 0) == 32 &&
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0) {
+		int written = write(fd, key, 32) == 32 && fsync(fd) == 0;
+		close(fd);
+		if (written && link(tmp, path) == 0)
+			rc = 0;
+		else if (written && errno == EEXIST)
+			rc = key_read(path, key);   /* another run made it first */
+		unlink(tmp);
+	}
+done:
 	if (rc != 0) {
 		buf_reset(&r->err);
-		buf_addf(&r->err, "%s: cannot read or make the key for secret answers: %s", path, strerror(errno));
+		buf_addf(&r->err, "%s: cannot read or make the key for secret answers: %s",
+		         path ? path : r->path, strerror(errno));
 	}
 	free(path);
+	free(tmp);
 	return rc;
 }

@@ -243,9 +243,9 @@ static int read_chunk(lua_State *L, Host *h)
 		status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=stdin");
 		if (!incomplete(L, status))
 			return status;
-		lua_pop(L, 1);
 		if (!read_line(L, h, 0))
-			return status;   /* unfinished at end of input: report it */
+			return status;   /* unfinished at end of input: its error is on top */
+		lua_remove(L, -2);   /* the error */
 		lua_pushliteral(L, "\n");
 		lua_insert(L, -2);
 		lua_concat(L, 3);

@@ -320,7 +320,7 @@ static int run_end(lua_State *L, Host *h, int status)
 		code = EXIT_OK;
 	} else {
 		const char *msg = status == LUA_OK ? "interrupted" : lua_tostring(L, -1);
-		code = h->exit_code ? h->exit_code : EXIT_FAILED;
+		code = host_exit_code(h, msg);
 		if (host_interrupted)
 			code = EXIT_INTERRUPTED;
 		status_word = code == EXIT_INTERRUPTED ? "interrupted" : "failed";
@@ -349,7 +349,9 @@ static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
 	run_begin(L, h, words, hash);
 	lua_pushvalue(L, chunk);
 	nargs = script_args(L, h->opt, words);
-	return run_end(L, h, host_pcall(L, nargs, 0));
+	int status = host_pcall(L, nargs, 0);
+	lua_sethook(L, NULL, 0, 0);   /* a signal after the last instruction: no stray error */
+	return run_end(L, h, status);
 }
 
 int run_command(lua_State *L, const Options *opt)
@@ -441,15 +443,18 @@ int resume_command(lua_State *L, const Options *opt)
 
 	/* The script, as the run saw it: a relative path is taken from the run's folder. */
 	lua_getfield(L, run, "script");
-	given = lua_gettop(L);
 	lua_getfield(L, run, "cwd");
 	script = lua_tostring(L, -2);
 	cwd = lua_tostring(L, -1);
+	if (!script)
+		return host_fail(L, EXIT_USAGE, "resume: run %I was a REPL session without a script; there is nothing to run again",
+		                 (lua_Integer)id);
 	if (script[0] != '/' && cwd)
 		lua_pushfstring(L, "%s/%s", cwd, script);
 	else
 		lua_pushstring(L, script);
-	if ((code = script_load(L, lua_tostring(L, -1), hash)) != 0)
+	given = lua_gettop(L);   /* the new run records the path that resolves from anywhere */
+	if ((code = script_load(L, lua_tostring(L, given), hash)) != 0)
 		return code;
 	chunk = lua_gettop(L);
 

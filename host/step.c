@@ -275,8 +275,8 @@ static void spec_read(lua_State *L, Spec *sp)
 	}
 	if (!lua_isnil(L, base + O_TIMEOUT)) {
 		lua_Number t = lua_tonumber(L, base + O_TIMEOUT);
-		if (lua_type(L, base + O_TIMEOUT) != LUA_TNUMBER || !(t > 0 && t <= 2592000))
-			step_error(L, sp->name, "timeout must be a number of seconds above 0");
+		if (lua_type(L, base + O_TIMEOUT) != LUA_TNUMBER || !(t > 0 && t <= 2073600))
+			step_error(L, sp->name, "timeout must be above 0 and at most 2073600 s (24 days)");
 		if (!sp->def)
 			step_error(L, sp->name, "timeout needs a default, taken when nobody answers in time");
 		sp->timeout_ms = (int)(t * 1000 + 0.5);
@@ -390,8 +390,13 @@ static int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text,
 		lua_pushlstring(L, text, n);
 		return 0;
 	case T_NUMBER:
-		if (lua_stringtonumber(L, buf_str(t)) == t->len + 1)
+	{
+		size_t used = lua_stringtonumber(L, buf_str(t));
+		if (used == t->len + 1)
 			return 0;
+		if (used)
+			lua_pop(L, 1);   /* a number that stops early: "1\0x" */
+	}
 		buf_addf(reason, "not a number: \"%s\"", shown);
 		return -1;
 	case T_BOOLEAN: {
@@ -698,6 +703,8 @@ static int l_manual(lua_State *L)
 		candidate_run(L, h, &sp, &cand);
 	else
 		buf_reset(&h->errors);
+	if (host_interrupted)   /* Ctrl-C in the candidate stops the run, not just the candidate */
+		host_raise_interrupt(L, "interrupted at step \"%s\"", sp.name);
 	s.started_mono = clock_mono_ms();   /* human time starts when the asking does */
 
 	if (answer_from_flags(L, h, &sp)) {
@@ -740,6 +747,8 @@ static int l_manual(lua_State *L)
 			row.candidate_output = h->candidate.len ? buf_str(&h->candidate) : NULL;
 		if (strcmp(how, "default") != 0 && strcmp(how, "candidate") != 0)
 			row.candidate_agrees = candidate_agrees(L, h, &sp, &cand, ans);
+		if (host_interrupted)
+			host_raise_interrupt(L, "interrupted at step \"%s\"", sp.name);
 	}
 	row.error = h->errors.len ? buf_str(&h->errors) : NULL;
 	step_commit(L, h, &row);

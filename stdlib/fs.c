@@ -76,8 +76,12 @@ static int fs_write(lua_State *L)
 		}
 		done += (size_t)w;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-		int e = errno;
+	int synced = fsync(fd) == 0, e = errno;
+	if (close(fd) != 0 && synced)
+		synced = 0, e = errno;
+	if (!synced || rename(tmp, path) != 0) {
+		if (synced)
+			e = errno;
 		unlink(tmp);
 		errno = e;
 		return fs_fail(L, path);

@@ -384,8 +384,8 @@ static Request *request_read(lua_State *L, const char *method, int url, int opts
 	lua_pop(L, 1);
 	if (lua_getfield(L, opts, "timeout") != LUA_TNIL) {
 		lua_Number t = luaL_checknumber(L, -1);
-		if (!(t > 0))
-			luaL_error(L, "http %s %s: timeout must be above 0", method, q->url);
+		if (!(t > 0 && t <= 2073600))
+			luaL_error(L, "http %s %s: timeout must be above 0 and at most 2073600 s (24 days)", method, q->url);
 		q->timeout_ms = (long)(t * 1000 + 0.5) > 0 ? (long)(t * 1000 + 0.5) : 1;
 	}
 	if (lua_getfield(L, opts, "follow") != LUA_TNIL)

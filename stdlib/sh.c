@@ -34,9 +34,9 @@ typedef struct Command {
 } Command;
 
 /*
- * Pointers to the strings of the Lua list at idx, NULL-terminated, in a
- * userdata pushed on the stack ([-0, +1]). The strings stay alive: the
- * list on the stack holds them.
+ * Pointers to the strings of the Lua list at idx (numbers made strings),
+ * NULL-terminated, in a userdata pushed on the stack ([-0, +1]) that also
+ * holds the strings.
  */
 static char **string_array(lua_State *L, int idx, const char *what)
 {
@@ -44,16 +44,18 @@ static char **string_array(lua_State *L, int idx, const char *what)
 	char **v;
 	if (n == 0)
 		luaL_error(L, "%s: the command is empty", what);
-	v = lua_newuserdatauv(L, sizeof *v * (size_t)(n + 1), 0);
+	lua_createtable(L, n, 0);   /* holds the strings (numbers made strings) */
+	v = lua_newuserdatauv(L, sizeof *v * (size_t)(n + 1), 1);
+	lua_insert(L, -2);
+	lua_setiuservalue(L, -2, 1);   /* the array keeps its strings alive */
+	lua_getiuservalue(L, -1, 1);
 	for (int i = 1; i <= n; i++) {
 		if (lua_rawgeti(L, idx, i) != LUA_TSTRING && !lua_isnumber(L, -1))
 			luaL_error(L, "%s: argument %d is a %s, not a string", what, i, luaL_typename(L, -1));
-		lua_tostring(L, -1);
-		lua_rawseti(L, idx, i);   /* a number becomes its string, kept in the list */
-		lua_rawgeti(L, idx, i);
 		v[i - 1] = (char *)lua_tostring(L, -1);
-		lua_pop(L, 1);
+		lua_rawseti(L, -2, i);
 	}
+	lua_pop(L, 1);
 	v[n] = NULL;
 	return v;
 }
@@ -110,7 +112,7 @@ static void command_options(lua_State *L, int opts, Command *c, int *check)
 		c->input = luaL_checklstring(L, -1, &c->ninput);
 	if (lua_getfield(L, opts, "timeout") != LUA_TNIL) {
 		lua_Number t = luaL_checknumber(L, -1);
-		luaL_argcheck(L, t > 0, opts, "timeout must be above 0");
+		luaL_argcheck(L, t > 0 && t <= 2073600, opts, "timeout must be above 0 and at most 2073600 s (24 days)");
 		c->timeout_ms = (int)(t * 1000 + 0.5);
 		if (c->timeout_ms < 1)
 			c->timeout_ms = 1;
@@ -151,9 +153,14 @@ static int command_run(Command *c)
 
 	if (pipe2(out, O_CLOEXEC) != 0)
 		return errno;
-	if (pipe2(err, O_CLOEXEC) != 0 || (c->input && pipe2(in, O_CLOEXEC) != 0)) {
+	if (pipe2(err, O_CLOEXEC) != 0) {
 		rc = errno;
 		close(out[0]), close(out[1]);
+		return rc;
+	}
+	if (c->input && pipe2(in, O_CLOEXEC) != 0) {
+		rc = errno;
+		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
 		return rc;
 	}
 	posix_spawn_file_actions_init(&fa);
@@ -195,8 +202,22 @@ static int command_run(Command *c)
 	if (c->input && c->ninput == 0)
 		close(in[1]), in[1] = -1;
 
+	/*
+	 * Ctrl-C and SIGTERM stay blocked but while ppoll waits, so one that
+	 * comes between the check and the wait still ends the wait.
+	 */
+	sigset_t stop, waiting;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &waiting);
+	host_child_group = pid;   /* a second Ctrl-C kills it before leaving */
 	int open_out = 1, open_err = 1;
 	while (open_out || open_err) {
+		if (host_interrupted && !c->interrupted) {
+			c->interrupted = 1;
+			killpg(pid, SIGKILL);
+		}
 		struct pollfd p[3] = {
 			{ open_out ? out[0] : -1, POLLIN, 0 },
 			{ open_err ? err[0] : -1, POLLIN, 0 },
@@ -213,13 +234,9 @@ static int command_run(Command *c)
 			}
 			wait_ms = (int)left;
 		}
-		if (poll(p, 3, wait_ms) < 0) {
-			if (errno == EINTR && host_interrupted && !c->interrupted) {
-				c->interrupted = 1;
-				killpg(pid, SIGKILL);
-			}
-			continue;
-		}
+		struct timespec ts = { wait_ms / 1000, (long)(wait_ms % 1000) * 1000000 };
+		if (ppoll(p, 3, wait_ms < 0 ? NULL : &ts, &waiting) < 0)
+			continue;   /* EINTR: the loop looks at host_interrupted */
 		if (p[0].revents)
 			open_out = drain(out[0], &c->out);
 		if (p[1].revents)
@@ -232,12 +249,14 @@ static int command_run(Command *c)
 				close(in[1]), in[1] = -1;   /* done, or the command stopped reading */
 		}
 	}
+	sigprocmask(SIG_SETMASK, &waiting, NULL);
 	if (in[1] >= 0)
 		close(in[1]);
 	close(out[0]);
 	close(err[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	host_child_group = 0;
 	c->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	return 0;
 }

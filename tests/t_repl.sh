@@ -120,3 +120,8 @@ test_repl_cuts_long_tables_and_wraps() {
 	[ "$widest" -le 80 ] || fail "a line of $widest columns"
 	same "$(grep -o 'key[0-9]* = ' out.txt | wc -l)" "30"
 }
+
+test_repl_unfinished_chunk_at_end_of_input() {
+	printf 'x = 1\nfunction f(\n' | "$UNDERSTUDY" repl >out.txt 2>err.txt || fail "exit $?"
+	has "$(cat err.txt)" "<eof>"
+}

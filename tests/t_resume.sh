@@ -209,3 +209,56 @@ test_secret_answers_keep_a_keyed_hash() {
 	same "$(jq -r '.[0].verdict' <<<"$OUT")" "secret"
 	has "$(jq -r '.[0].reason' <<<"$OUT")" "its answers differ (2 different)"
 }
+
+test_review_fixes_resume() {
+	# A resumed run records a path that resolves from anywhere: resume it again from elsewhere.
+	mkdir -p a b c
+	printf 'manual("x", "?", { type = "number" })\nauto("y", function() if not io.open(os.getenv("READY") or "") then error("later") end end)\n' >a/p.lua
+	(cd a && "$UNDERSTUDY" run p.lua --answer x=1 >/dev/null 2>&1); same "$?" "1"
+	(cd b && "$UNDERSTUDY" resume 1 >/dev/null 2>&1); same "$?" "1"
+	touch ready
+	(cd c && READY="$PWD/../ready" "$UNDERSTUDY" resume 2 >out.txt 2>err.txt) || fail "resume from c: $(cat c/err.txt)"
+	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT * FROM steps WHERE run = 3 ORDER BY seq)")" "replay run"
+	# A REPL session has no script to run again.
+	sleep 5 | "$UNDERSTUDY" repl >/dev/null 2>&1 &
+	local pid i
+	for i in $(seq 100); do [ "$(sql "SELECT count(*) FROM runs WHERE pipeline = 'repl'" 2>/dev/null)" = 1 ] && break; sleep 0.05; done
+	pid=$(sql "SELECT pid FROM runs WHERE pipeline = 'repl'")
+	kill -9 "$pid"
+	run_us 2 resume 4
+	has "$ERR" "run 4 was a REPL session without a script"
+}
+
+test_review_fixes_steps() {
+	# A number answer with a NUL in it, many times over, then a good one.
+	echo 'print(manual("n", "?", { type = "number" }))' | write n.lua
+	{ for i in $(seq 40); do printf '1\0x\n'; done; printf '5\n'; } | "$UNDERSTUDY" run n.lua >out.txt 2>err.txt || fail "exit $?"
+	same "$(cat out.txt)" "5"
+	# An error caught by the script does not lend its exit code to a later one.
+	write caught.lua <<'LUA'
+print(pcall(manual, "x", "?", { type = "number" }))
+error("a later failure")
+LUA
+	run_us 1 run caught.lua --answer x=abc
+	has "$ERR" "caught.lua:2: a later failure"
+	has "$ERR" "stack traceback"
+	# Ctrl-C (here SIGTERM) while a candidate runs stops the run.
+	write cand.lua <<'LUA'
+manual("slow", "?", { type = "number", candidate = function()
+  io.open("candidate-running", "w"):close()
+  while true do end
+end })
+LUA
+	"$UNDERSTUDY" run cand.lua >out.txt 2>err.txt &
+	local pid=$! i
+	for i in $(seq 100); do [ -e candidate-running ] && break; sleep 0.05; done
+	kill -TERM $pid
+	wait $pid
+	same "$?" "130"
+	same "$(sql "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" "interrupted"
+	# sh: a long timeout is a long timeout.
+	echo 'print(sh("echo fine", { timeout = 2e6 }).stdout, pcall(sh, "true", { timeout = 1e9 }))' | write t.lua
+	run_us 0 run t.lua
+	has "$OUT" "fine"
+	has "$OUT" "timeout must be above 0 and at most 2073600 s"
+}
