@@ -17,7 +17,7 @@ static volatile sig_atomic_t echo_is_off;
 void prompt_restore_terminal(void)
 {
 	if (echo_is_off) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
 		echo_is_off = 0;
 	}
 }
@@ -31,7 +31,7 @@ static void echo_off(void)
 	t = saved_termios;
 	t.c_lflag &= ~(tcflag_t)ECHO;
 	t.c_lflag |= ECHONL;
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0)
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)   /* typed-ahead input is kept */
 		echo_is_off = 1;
 }
 
@@ -70,10 +70,10 @@ static void alarm_set(int ms)
 int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Buf *out)
 {
 	int rc;
+	if (secret && h->tty)
+		echo_off();   /* before the prompt shows: nothing typed after it is echoed */
 	fputs(prompt, stderr);
 	fflush(stderr);
-	if (secret && h->tty)
-		echo_off();
 	buf_reset(out);
 	alarm_set(timeout_ms);
 	for (;;) {

@@ -722,7 +722,8 @@ int record_query_history(Record *r, lua_State *L, const char *pipeline, const ch
 
 /* What report counts: original executions, not replays of them. */
 #define ORIGINAL "how <> 'replay' AND (?1 IS NULL OR pipeline = ?1)"
-#define ANSWERED "kind = 'manual' AND status = 'ok' AND secret = 0 AND " ORIGINAL
+/* Answers people gave (not a trusted candidate, not a timeout's default). */
+#define ANSWERED "kind = 'manual' AND status = 'ok' AND secret = 0 AND how NOT IN ('candidate', 'default') AND " ORIGINAL
 
 int record_query_report(Record *r, lua_State *L, const char *pipeline)
 {
@@ -743,9 +744,12 @@ int record_query_report(Record *r, lua_State *L, const char *pipeline)
 		"   sum(kind = 'manual') AS manual_executions, sum(kind = 'auto') AS auto_executions,"
 		"   max(id) AS last_id"
 		"  FROM steps WHERE " ORIGINAL " GROUP BY pipeline, name) c"
-		" LEFT JOIN (SELECT pipeline, name, sum(status = 'ok') AS manual_answers,"
-		"   count(DISTINCT CASE WHEN status = 'ok' THEN output END) AS distinct_outputs,"
-		"   count(DISTINCT CASE WHEN status = 'ok' THEN coalesce(inputs, '') END) AS input_groups,"
+		" LEFT JOIN (SELECT pipeline, name,"
+		"   sum(status = 'ok' AND how NOT IN ('candidate', 'default')) AS manual_answers,"
+		"   count(DISTINCT CASE WHEN status = 'ok' AND how NOT IN ('candidate', 'default') THEN output END)"
+		"     AS distinct_outputs,"
+		"   count(DISTINCT CASE WHEN status = 'ok' AND how NOT IN ('candidate', 'default')"
+		"     THEN coalesce(inputs, '') END) AS input_groups,"
 		"   sum(duration_ms) AS human_ms, max(secret) AS secret,"
 		"   count(DISTINCT secret_hash) AS distinct_secrets,"
 		"   sum(candidate_agrees IS NOT NULL) AS candidate_runs,"
@@ -767,18 +771,19 @@ int record_query_report(Record *r, lua_State *L, const char *pipeline)
 		" FROM steps s JOIN (SELECT pipeline, name, inputs FROM steps WHERE " ANSWERED
 		"   GROUP BY pipeline, name, inputs HAVING count(DISTINCT output) > 1) g"
 		" ON s.pipeline = g.pipeline AND s.name = g.name AND s.inputs IS g.inputs"
-		" WHERE s.kind = 'manual' AND s.status = 'ok' AND s.secret = 0 AND s.how <> 'replay'"
+		" WHERE s.kind = 'manual' AND s.status = 'ok' AND s.secret = 0"
+		" AND s.how NOT IN ('replay', 'candidate', 'default')"
 		" GROUP BY s.pipeline, s.name, s.inputs, s.output"
 		" ORDER BY s.pipeline, s.name, s.inputs, n DESC, s.output";
 	/*
-	 * Auto outputs next to what people answered for the same inputs; only
-	 * the steps that people answered are read.
+	 * The latest auto output for each inputs, next to what people answered
+	 * for the same inputs; only the steps that people answered are read.
 	 */
 	static const char checks_sql[] =
 		"WITH m AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps WHERE " ANSWERED "),"
-		" a AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps"
-		"   WHERE kind = 'auto' AND status = 'ok' AND how <> 'replay'"
-		"   AND (pipeline, name) IN (SELECT pipeline, name FROM m))"
+		" a AS (SELECT pipeline, name, inputs, output FROM steps WHERE id IN"
+		"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how <> 'replay'"
+		"    AND (pipeline, name) IN (SELECT pipeline, name FROM m) GROUP BY pipeline, name, inputs))"
 		" SELECT a.pipeline, a.name AS step, a.inputs, a.output AS auto_output,"
 		" m.output AS manual_output, a.output IS m.output AS agrees"
 		" FROM a JOIN m ON a.pipeline = m.pipeline AND a.name = m.name AND a.inputs IS m.inputs"
@@ -789,7 +794,8 @@ int record_query_report(Record *r, lua_State *L, const char *pipeline)
 		" WHERE s.kind = 'manual' AND s.candidate_agrees = 1 AND s.how <> 'replay'"
 		" AND (?1 IS NULL OR s.pipeline = ?1)"
 		" AND s.id > coalesce((SELECT max(d.id) FROM steps d WHERE d.kind = 'manual'"
-		"   AND d.pipeline = s.pipeline AND d.name = s.name AND d.candidate_agrees = 0), 0)"
+		"   AND d.pipeline = s.pipeline AND d.name = s.name AND d.how IN ('prompt', 'stdin', 'flag')"
+		"   AND (d.candidate_agrees IS NULL OR d.candidate_agrees = 0)), 0)"
 		" GROUP BY s.pipeline, s.name";
 	static const char disagreements_sql[] =
 		"SELECT pipeline, name AS step, inputs, output, candidate_output, error FROM steps"

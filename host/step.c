@@ -620,8 +620,12 @@ static void candidate_run(lua_State *L, Host *h, const Spec *sp, Candidate *c)
 	buf_reset(&h->candidate);
 	buf_reset(&h->errors);
 	lua_pushvalue(L, sp->candidate);
-	if (lua_getinfo(L, ">S", &ar) && ar.source[0] == '@')
-		snprintf(c->source, sizeof c->source, "%s:%d-%d", ar.source + 1, ar.linedefined, ar.lastlinedefined);
+	if (lua_getinfo(L, ">S", &ar) && ar.source[0] == '@') {
+		char *full = realpath(ar.source + 1, NULL);   /* suggest may run from another folder */
+		snprintf(c->source, sizeof c->source, "%s:%d-%d", full ? full : ar.source + 1,
+		         ar.linedefined, ar.lastlinedefined);
+		free(full);
+	}
 	lua_pushvalue(L, sp->candidate);
 	if (sp->inputs)
 		lua_pushvalue(L, sp->inputs);

@@ -16,10 +16,37 @@ function M.orNull(v)
   return v
 end
 
--- One line of text, cut to width with "...".
+-- Text with every byte that is not valid UTF-8 replaced by U+FFFD.
+function M.clean_text(s)
+  local out, pos = {}, 1
+  while true do
+    local ok, bad = utf8.len(s, pos)
+    if ok then break end
+    out[#out + 1] = s:sub(pos, bad - 1) .. "\u{FFFD}"
+    pos = bad + 1
+  end
+  if pos == 1 then return s end
+  out[#out + 1] = s:sub(pos)
+  return table.concat(out)
+end
+
+-- A value with its strings (and string keys) made valid UTF-8, for JSON output.
+function M.clean(v)
+  if type(v) == "string" then return M.clean_text(v) end
+  if type(v) ~= "table" or v == json.null then return v end
+  local copy = setmetatable({}, getmetatable(v))
+  for k, x in pairs(v) do copy[M.clean(k)] = M.clean(x) end
+  return copy
+end
+
+-- One line of text, cut to width with "..." (never inside a UTF-8 character).
 function M.cut(text, width)
-  text = tostring(text or ""):gsub("[\r\n\t]", " ")
-  if width and #text > width then text = text:sub(1, width - 3) .. "..." end
+  text = M.clean_text(tostring(text or "")):gsub("[\r\n\t]", " ")
+  if width and #text > width then
+    local n = width - 3
+    while n > 0 and (text:byte(n + 1) or 0) >= 0x80 and (text:byte(n + 1) or 0) < 0xC0 do n = n - 1 end
+    text = text:sub(1, n) .. "..."
+  end
   return text
 end
 

@@ -1,6 +1,8 @@
 -- lua/pretty.lua: values as the REPL shows them: nested tables with sorted keys,
 -- cycles marked, strings quoted, __tostring respected, long tables cut, lines wrapped.
 local MAX_ITEMS = 100
+local MAX_DEPTH = 12        -- deeper tables show as {...}
+local MAX_SORTED = 10000    -- tables with more keys are shown unsorted
 
 local function quote(s)
   return (string.format("%q", s):gsub("\\\n", "\\n"):gsub("\r", "\\r"))
@@ -16,7 +18,8 @@ local function key_before(a, b)
   local ra, rb = rank[type(a)] or 4, rank[type(b)] or 4
   if ra ~= rb then return ra < rb end
   if ra <= 2 then return a < b end
-  return tostring(a) < tostring(b)
+  if ra == 3 then return tostring(a) < tostring(b) end
+  return string.format("%p", a) < string.format("%p", b)   -- no __tostring runs
 end
 
 local render
@@ -32,7 +35,7 @@ local function entries(t, indent, width, seen)
   for k in next, t do
     if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
   end
-  table.sort(keys, key_before)
+  if #keys <= MAX_SORTED then table.sort(keys, key_before) end
   for _, k in ipairs(keys) do
     if #items >= MAX_ITEMS then break end
     local key = is_identifier(k) and k or "[" .. render(k, indent, width, seen) .. "]"
@@ -53,6 +56,7 @@ function render(v, indent, width, seen)
     return ok and tostring(s) or "<__tostring failed: " .. tostring(s) .. ">"
   end
   if seen[v] then return string.format("<cycle: table: %p>", v) end
+  if #indent >= 2 * MAX_DEPTH then return "{...}" end
   seen[v] = true
   local items = entries(v, indent .. "  ", width, seen)
   seen[v] = nil

@@ -60,9 +60,16 @@ end
 local function judge(s, conflicts, checks, min_runs)
   local n = s.manual_answers
   if s.last_kind == "auto" then
-    local agreed, differ = 0, {}
+    -- Per inputs: the code agrees when its latest output is one people gave.
+    local agrees, order = {}, {}
     for _, c in ipairs(checks or {}) do
-      if c.agrees == 1 then agreed = agreed + 1 else differ[#differ + 1] = c end
+      local key = c.inputs or "null"
+      if agrees[key] == nil then order[#order + 1] = c end
+      agrees[key] = agrees[key] or c.agrees == 1
+    end
+    local agreed, differ = 0, {}
+    for _, c in ipairs(order) do
+      if agrees[c.inputs or "null"] then agreed = agreed + 1 else differ[#differ + 1] = c end
     end
     if checks then s.check_agreed, s.check_differ = agreed, differ end
     if #differ > 0 then
@@ -103,8 +110,8 @@ local function judge(s, conflicts, checks, min_runs)
     if answers > 3 then parts[#parts + 1] = string.format("%d more", answers - 3) end
     local count = 0
     for _ in pairs(groups) do count = count + 1 end
-    return "varies", string.format("%s, different answers: %s people answered %s%s",
-      first and "same inputs" or "no inputs to tell them apart", first and "for " .. cut(first, 40) or "", table.concat(parts, ", ", 1, #parts - 1) .. " and " .. parts[#parts],
+    return "varies", string.format("%s, different answers: %speople answered %s%s",
+      first and "same inputs" or "no inputs to tell them apart", first and "for " .. cut(first, 40) .. " " or "", table.concat(parts, ", ", 1, #parts - 1) .. " and " .. parts[#parts],
       count > 1 and string.format(" (and %s more)", plural(count - 1, "kind of inputs", "kinds of inputs")) or "")
   end
   if s.distinct_outputs == 1 then
@@ -189,7 +196,7 @@ function M.report(data, as_json, min_runs)
         conflicts = conflicts, disagreements = differ,
       }
     end
-    io.write(json.encode(out), "\n")
+    io.write(json.encode(format.clean(out)), "\n")
     return
   end
   if #steps == 0 then
@@ -199,11 +206,11 @@ function M.report(data, as_json, min_runs)
   local pipelines, several = {}, false
   for _, s in ipairs(steps) do pipelines[s.pipeline] = true end
   if next(pipelines, next(pipelines)) then several = true end
-  local fmt = "%-22s %-15s %6s %7s %6s %9s %9s\n"
+  local fmt = "%-21s %-16s %6s %7s %6s %9s %9s\n"
   io.write(string.format(fmt, "STEP", "VERDICT", "MANUAL", "ANSWERS", "INPUTS", "HUMAN", "MEDIAN"))
   for _, s in ipairs(steps) do
     local name = several and (s.pipeline .. "/" .. s.step) or s.step
-    io.write(string.format(fmt, cut(name, 22), s.verdict, s.manual_executions, s.distinct_outputs,
+    io.write(string.format(fmt, cut(name, 21), s.verdict, s.manual_executions, s.distinct_outputs,
       s.input_groups, duration(s.human_ms), s.median_human_ms and duration(s.median_human_ms) or "-"))
   end
   io.write("\n")
@@ -229,6 +236,15 @@ function M.report(data, as_json, min_runs)
   say(next_sentence(steps, several))
 end
 
+local keywords = {}
+for w in ([[and break do else elseif end false for function goto if in local nil not or
+  repeat return then true until while]]):gmatch("%a+") do keywords[w] = true end
+
+-- A string as a Lua literal on one line (no backslash-newline).
+local function quoted(s)
+  return (string.format("%q", s):gsub("\\\n", "\\n"):gsub("\r", "\\r"))
+end
+
 -- A Lua literal for a decoded JSON value: strings escaped, keys sorted, floats kept floats.
 local function literal(v, indent)
   indent = indent or ""
@@ -236,8 +252,9 @@ local function literal(v, indent)
   if v == json.null then return "json.null" end
   if t == "string" then
     if v:find('"') and not v:find("[%c'\\]") then return "'" .. v .. "'" end
-    return (string.format("%q", v):gsub("\\\n", "\\n"))
+    return quoted(v)
   elseif t == "number" then
+    if v == math.mininteger then return "math.mininteger" end
     if math.type(v) == "integer" then return string.format("%d", v) end
     for prec = 15, 17 do
       local s = string.format("%." .. prec .. "g", v)
@@ -260,7 +277,7 @@ local function literal(v, indent)
       for k in pairs(v) do keys[#keys + 1] = k end
       table.sort(keys)
       for _, k in ipairs(keys) do
-        local key = k:match("^[%a_][%w_]*$") and k or "[" .. literal(k) .. "]"
+        local key = k:match("^[%a_][%w_]*$") and not keywords[k] and k or "[" .. literal(k) .. "]"
         parts[#parts + 1] = inner .. key .. " = " .. literal(v[k], inner)
       end
     end
@@ -289,7 +306,8 @@ local function candidate_code(source)
   end
   f:close()
   local text = table.concat(lines, "\n")
-  local start = text:find("%f[%w_]function%f[^%w_]")
+  local _, at = text:find("candidate%s*=%s*function%f[^%w_]")
+  local start = at and at - 7 or text:find("%f[%w_]function%f[^%w_]")
   if not start then return nil end
   text = text:sub(start):gsub("^function%s+[%w_%.]+%s*%(", "function(")
   -- The function ends at the first "end" that closes it: the first prefix that compiles.
@@ -310,19 +328,19 @@ function M.suggest(data, answers, pipeline, step, min_runs)
     if row.step == step then s = row end
   end
   if not s then return nil, string.format("no step \"%s\" recorded in pipeline %s", step, pipeline), 2 end
-  local head = string.format("-- Suggested by understudy for step %q of pipeline %q:\n-- %s: %s.\n",
-    step, pipeline, s.verdict, s.reason)
+  local head = string.format("-- Suggested by understudy for step %s of pipeline %s:\n-- %s: %s.\n",
+    quoted(step), quoted(pipeline), s.verdict, (s.reason:gsub("\n", " ")))
   if s.verdict == "ready: constant" then
     local value = literal(decode(s.last_answer))
-    io.write(head, string.format("-- Put this in place of the manual(%q, ...) call:\n", step),
-      string.format("auto(%q, function() return %s end)\n", step, value))
+    io.write(head, string.format("-- Put this in place of the manual(%s, ...) call:\n", quoted(step)),
+      string.format("auto(%s, function() return %s end)\n", quoted(step), value))
     return true
   elseif s.verdict == "ready: lookup" then
     local id = identifier(step)
     local lines = { head,
       "-- Known inputs are answered from the table; new ones still go to a person.\n",
       string.format("-- Put this before the step, then write %s_lookup in place of manual\n", id),
-      string.format("-- in the step's call; the call's arguments stay as they are:\n--   %s_lookup(%q, ...)\n", id, step),
+      string.format("-- in the step's call; the call's arguments stay as they are:\n--   %s_lookup(%s, ...)\n", id, quoted(step)),
       string.format("local %s_answers = {\n", id) }
     for _, a in ipairs(answers) do
       lines[#lines + 1] = string.format("  [%s] = %s,\n", literal(a.inputs or "null"), literal(decode(a.output), "  "))
@@ -354,7 +372,7 @@ end
       code = "opts.candidate"
     end
     lines[#lines + 1] = string.format("-- Put this before the step, then write %s_auto in place of manual\n", id)
-    lines[#lines + 1] = string.format("-- in the step's call; the call's arguments stay as they are:\n--   %s_auto(%q, ...)\n", id, step)
+    lines[#lines + 1] = string.format("-- in the step's call; the call's arguments stay as they are:\n--   %s_auto(%s, ...)\n", id, quoted(step))
     lines[#lines + 1] = string.format("local function %s_auto(name, instructions, opts)\n", id)
     lines[#lines + 1] = string.format("  return auto(name, %s, { inputs = opts and opts.inputs })\nend\n", code)
     io.write(table.concat(lines))

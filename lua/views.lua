@@ -43,7 +43,7 @@ local function output_text(s)
 end
 
 local function emit(v)
-  io.write(json.encode(v), "\n")
+  io.write(json.encode(format.clean(v)), "\n")
 end
 
 function M.runs(rows, as_json)
@@ -162,7 +162,7 @@ function M.export(as_csv)
     for _, c in ipairs(export_columns) do row[c] = orNull(s[c]) end
     row.inputs, row.output, row.candidate_output = value(s.inputs), value(s.output), value(s.candidate_output)
     row.secret, row.replayable, row.candidate_agrees = s.secret == 1, s.replayable == 1, agrees(s.candidate_agrees)
-    io.write(json.encode(row), "\n")
+    io.write(json.encode(format.clean(row)), "\n")
   end
 end
 

@@ -21,7 +21,7 @@ test_candidate_agreement_is_recorded() {
 	has "$ERR" "! the candidate proposed \"iad\""
 	same "$(us show 1 --json | jq -c '.steps[0] | [.candidate_output, .candidate_agrees, .how]')" '["fra",true,"flag"]'
 	same "$(us show 2 --json | jq -c '.steps[0] | [.candidate_output, .candidate_agrees]')" '["iad",false]'
-	same "$(sql "SELECT candidate_source FROM steps WHERE run = 1")" "route.lua:1-4"
+	same "$(sql "SELECT candidate_source FROM steps WHERE run = 1")" "$PWD/route.lua:1-4"
 	same "$(us report route --json | jq -c '.[0].candidate_agreement')" '{"agreed":1,"runs":2,"streak":0}'
 	same "$(us report route --json | jq -c '.[0].last_disagreement | [.inputs, .output, .candidate_output]')" '[{"region":"us"},"sfo","iad"]'
 	run_us 0 report route
@@ -140,7 +140,7 @@ test_ready_candidate_and_its_suggested_code() {
 	same "$(jq -r '.[0].verdict' <<<"$OUT")" "ready: candidate"
 	run_us 0 suggest route route
 	cp out.txt suggestion.lua
-	has "$OUT" "The candidate's code (from route.lua:1-4)"
+	has "$OUT" "The candidate's code (from $PWD/route.lua:1-4)"
 	has "$OUT" 'return auto(name, function(inputs)'
 	run_us 0 check suggestion.lua
 	{ cat suggestion.lua; sed 's/manual("route"/route_auto("route"/' route.lua; } >auto.lua

@@ -125,3 +125,8 @@ test_repl_unfinished_chunk_at_end_of_input() {
 	printf 'x = 1\nfunction f(\n' | "$UNDERSTUDY" repl >out.txt 2>err.txt || fail "exit $?"
 	has "$(cat err.txt)" "<eof>"
 }
+
+test_repl_deep_tables_are_cut() {
+	printf 't = {} local c = t for i = 1, 3000 do c.next = {} c = c.next end\nt\n' | "$UNDERSTUDY" repl >out.txt 2>err.txt || fail "exit $?"
+	has "$(cat out.txt)" "{...}"
+}

@@ -38,10 +38,10 @@ test_report_verdicts() {
 	same "$(jq -c '.[] | select(.step == "label") | [.pipeline, .kind, .executions, .manual_executions, .distinct_outputs, .input_groups, .candidate_agreement]' <<<"$OUT")" \
 		'["qc","manual",6,6,3,3,null]'
 	same "$(jq -r '.[] | select(.step == "mood") | .reason' <<<"$OUT")" \
-		'no inputs to tell them apart, different answers:  people answered "m1" (1 time), "m2" (1 time), "m3" (1 time) and 3 more'
+		'no inputs to tell them apart, different answers: people answered "m1" (1 time), "m2" (1 time), "m3" (1 time) and 3 more'
 	same "$(jq -r '[.[0] | has("human_ms"), has("verdict"), has("step")] | all' <<<"$OUT")" "true"
 	run_us 0 report qc --min-runs 7
-	has "$OUT" "label                  too few runs"
+	has "$(flat "$OUT")" "label too few runs 6 3 3"
 	has "$OUT" "Nothing is ready to automate yet"
 	run_us 2 report nope
 	has "$ERR" "no pipeline nope"
@@ -168,4 +168,60 @@ test_export_json_lines_and_csv() {
 	same "$(wc -l <out.txt)" "26"
 	run_us 2 export --json
 	has "$ERR" "option --json does not apply to 'export'"
+}
+
+test_report_review_fixes() {
+	# Non-ASCII answers are cut between characters, and text that is not UTF-8 still exports.
+	echo 'manual("v", "?", { type = "string" })' | write u.lua
+	local long; long=$(printf 'a%.0s' 1; printf 'é%.0s' $(seq 29))
+	for i in 1 2 3 4 5; do us run u.lua --answer "v=$long" >/dev/null 2>&1 || fail "run"; done
+	run_us 0 report u --json
+	same "$(jq -r '.[0].verdict' <<<"$OUT")" "ready: constant"
+	printf 'manual("s\\xff", "i\\xff", { default = "x" })\nerror("bad \\xfe")\n' >bad.lua
+	echo | "$UNDERSTUDY" run bad.lua >/dev/null 2>&1
+	run_us 0 export bad
+	same "$(head -n 1 out.txt | jq -r '.name')" "s�"
+	run_us 0 show 6 --json
+	has "$(jq -r '.error' <<<"$OUT")" "bad �"
+	# Keys that are Lua keywords, the smallest integer, a step name with a newline.
+	write k.lua <<'LUA'
+local v = manual("k\nname", "?", { type = "json" })
+print(json.encode(v), math.type(v.min))
+LUA
+	for i in 1 2 3 4 5; do us run k.lua --answer $'k\nname={"end":1,"and":2,"min":-9223372036854775808}' >/dev/null 2>&1 || fail "run"; done
+	run_us 0 suggest k $'k\nname'
+	cp out.txt s.lua
+	run_us 0 check s.lua
+	{ printf 'local v = '; grep -v '^--' s.lua; printf 'print(json.encode(v), math.type(v.min))\n'; } >lit.lua
+	run_us 0 run lit.lua
+	same "$OUT" '{"and":2,"end":1,"min":-9223372036854775808}	integer'
+}
+
+test_report_candidate_streak_and_fixed_code() {
+	# Agreement that people stopped confirming is not a verdict.
+	write c.lua <<'LUA'
+local use = arg[1] == "with"
+manual("pick", "?", { type = "string", candidate = use and function() return "a" end or nil })
+LUA
+	for i in 1 2 3 4 5; do us run c.lua with --answer pick=a >/dev/null 2>&1 || fail "run"; done
+	same "$(us report c --json | jq -r '.[0].verdict')" "ready: candidate"
+	us run c.lua without --answer pick=b >/dev/null 2>&1
+	lacks "$(us report c --json | jq -r '.[0].verdict')" "candidate"
+	# The candidate is found though another function shares its line.
+	write two.lua <<'LUA'
+manual("t", "?", { type = "string", validate = function(v) return true end, candidate = function(i) return "yes" end })
+LUA
+	for i in 1 2 3 4 5; do us run two.lua --answer t=yes >/dev/null 2>&1 || fail "run"; done
+	run_us 0 suggest two t
+	has "$OUT" 'return auto(name, function(i) return "yes" end'
+	# An automated step, once fixed, agrees for every input: each input counted once.
+	echo 'manual("size", "?", { type = "number", inputs = { n = tonumber(arg[1]) } })' | write s.lua
+	for n in 1 2 3; do us run s.lua $n --answer size=$((n * 10)) >/dev/null 2>&1 || fail "run"; done
+	echo 'auto("size", function(i) return i.n == 3 and 99 or i.n * 10 end, { inputs = { n = tonumber(arg[1]) } })' | write s.lua
+	for n in 1 2 3; do us run s.lua $n >/dev/null 2>&1 || fail "run"; done
+	echo 'auto("size", function(i) return i.n * 10 end, { inputs = { n = tonumber(arg[1]) } })' | write s.lua
+	us run s.lua 3 >/dev/null 2>&1 || fail "run"
+	run_us 0 report s --json
+	same "$(jq -c '.[0].disagreements' <<<"$OUT")" '[]'
+	has "$(jq -r '.[0].reason' <<<"$OUT")" "agrees with people for all 3 recorded kinds of inputs"
 }
