@@ -23,22 +23,26 @@ typedef struct Command {
 	int bit;
 	int min_words, max_words;   /* -1: no limit */
 	const char *usage;
+	const char *summary;        /* one line for --help */
 	const char *help;
 } Command;
 
 static const Command commands[] = {
 	{ "run", C_RUN, 1, -1, "run SCRIPT [ARG...]",
+	  "run a pipeline (understudy SCRIPT is the same)",
 	  "Run a pipeline. Manual steps ask for an answer (--answer, --answers,\n"
 	  "the terminal, or standard input lines when there is no terminal);\n"
 	  "every step is recorded. `understudy SCRIPT` is the same. Options may\n"
 	  "stand anywhere; after -- every word goes to the script as arg[N].\n" },
 	{ "resume", C_RESUME, 1, 1, "resume RUN",
+	  "rerun RUN; finished steps are replayed, not redone",
 	  "Run a failed or interrupted run's script again, with the same arguments,\n"
 	  "as a new run. Each step the run finished is replayed: its recorded value\n"
 	  "is returned and nothing is asked or executed again. From the first step\n"
 	  "that did not finish, the run is live. A run whose process died (shown as\n"
 	  "abandoned by runs) can be resumed too; one that finished ok cannot.\n" },
 	{ "repl", C_REPL, 0, 1, "repl [SCRIPT]",
+	  "interactive Lua with manual() and auto()",
 	  "The Lua prompt, with manual() and auto(): an expression prints its value,\n"
 	  "an unfinished statement continues on the next line, Tab completes names\n"
 	  "and fields, and a persistent history keeps what was typed. The session is\n"
@@ -47,15 +51,20 @@ static const Command commands[] = {
 	  "Dot-commands: .help .load FILE .runs .history STEP .report .quit\n"
 	  "Without a terminal it reads chunks from standard input, without prompts.\n" },
 	{ "check", C_CHECK, 1, -1, "check SCRIPT...",
+	  "compile only; syntax errors as file:line",
 	  "Compile the scripts without running them; a syntax error is printed as\n"
 	  "file:line: message and the exit status is 2.\n" },
 	{ "runs", C_RUNS, 0, 1, "runs [PIPELINE]",
+	  "list runs, newest first",
 	  "List the recorded runs, newest first, of one pipeline or of all.\n" },
 	{ "show", C_SHOW, 1, 1, "show RUN",
+	  "one run, step by step",
 	  "Show one run step by step: kind, how it was answered, status, value, time.\n" },
 	{ "history", C_HISTORY, 1, 2, "history PIPELINE [STEP]",
+	  "every execution of a pipeline's steps, or one's",
 	  "Every recorded execution of a pipeline's steps, or of one step.\n" },
 	{ "report", C_REPORT, 0, 1, "report [PIPELINE]",
+	  "consistency, human time, what to automate next",
 	  "Per step: how many executions, how consistent the answers, how much human\n"
 	  "time, and a verdict: automated, ready: constant (every answer the same),\n"
 	  "ready: lookup (the same answer for the same inputs), varies (same inputs,\n"
@@ -64,19 +73,23 @@ static const Command commands[] = {
 	  "says what to automate next. A step that is now auto is checked against\n"
 	  "what people answered for the same inputs.\n" },
 	{ "suggest", C_SUGGEST, 2, 2, "suggest PIPELINE STEP",
+	  "auto() code for a ready step, from the record",
 	  "Print Lua code that replaces a ready manual step: an auto() returning the\n"
 	  "constant, or a table of known inputs and answers that still asks a person\n"
 	  "for inputs never seen. A step that is not ready exits 1 saying why, with\n"
 	  "the evidence.\n" },
 	{ "export", C_EXPORT, 0, 1, "export [PIPELINE]",
+	  "the record as JSON lines (--csv for CSV)",
 	  "Every recorded step execution, oldest first, as JSON lines (or CSV with\n"
 	  "--csv), for analysis elsewhere.\n" },
 	{ "names", C_NAMES, 0, 1, "names [PIPELINE]",
+	  "pipeline names, or a pipeline's step names",
 	  "The recorded pipelines' names, or one pipeline's step names, one a line\n"
 	  "(for shell completion and scripts).\n" },
 	{ "help", C_HELP, 0, 1, "help [COMMAND]",
+	  "this help, or a command's",
 	  "Show the general help, or a command's.\n" },
-	{ NULL, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL, NULL },
 };
 
 typedef struct OptDef {
@@ -94,7 +107,7 @@ static const OptDef optdefs[] = {
 	{ "answers", 1, C_LIVE, "--answers FILE         answers from a JSON object {\"step\": answer}" },
 	{ "operator", 1, C_LIVE, "--operator NAME        who does the manual steps (default $USER)" },
 	{ "name", 1, C_RUN | C_REPL, "--name NAME            the pipeline's name (default: script name without .lua)" },
-	{ "no-trust", 0, C_LIVE, "--no-trust             ask a person even where a trusted candidate could answer" },
+	{ "no-trust", 0, C_LIVE, "--no-trust             ask a person even where a candidate is trusted" },
 	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT, "--json                 JSON output" },
 	{ "min-runs", 1, C_REPORT | C_SUGGEST, "--min-runs N           manual answers a verdict needs (default 5)" },
 	{ "csv", 0, C_EXPORT, "--csv                  CSV instead of JSON lines" },
@@ -113,7 +126,7 @@ static void print_usage(FILE *f)
 	      "Run Lua pipelines whose steps are done by people (manual) or by code\n"
 	      "(auto), and keep every execution in a history.\n\nCommands:\n", f);
 	for (const Command *c = commands; c->name; c++)
-		fprintf(f, "  %s\n", c->usage);
+		fprintf(f, "  %-25s %s\n", c->usage, c->summary);
 	fputs("\nOptions (anywhere on the line; after -- every word goes to the script):\n", f);
 	for (const OptDef *d = optdefs; d->name; d++)
 		fprintf(f, "  %s\n", d->help);

@@ -116,3 +116,9 @@ test_script_error_exits_1_with_traceback() {
 	same "$(sql "SELECT status FROM runs")" "failed"
 	has "$(sql "SELECT error FROM runs")" "err.lua:3: attempt to index"
 }
+
+test_help_fits_80_columns() {
+	run_us 0 --help
+	awk 'length > 80 { print; bad = 1 } END { exit bad }' out.txt || fail "--help has lines wider than 80 columns"
+	has "$OUT" "resume RUN                rerun RUN; finished steps are replayed, not redone"
+}
