@@ -801,22 +801,16 @@ int record_query_report(Record *r, lua_State *L, const char *pipeline)
 		"SELECT pipeline, name AS step, inputs, output, candidate_output, error FROM steps"
 		" WHERE id IN (SELECT max(id) FROM steps WHERE kind = 'manual' AND candidate_agrees = 0"
 		"   AND " ORIGINAL " GROUP BY pipeline, name)";
+	const struct { const char *field, *sql; } parts[] = {
+		{ "streaks", streaks_sql }, { "disagreements", disagreements_sql }, { "steps", steps_sql },
+		{ "conflicts", conflicts_sql }, { "checks", checks_sql },
+	};
 	lua_createtable(L, 0, 5);
-	if (query(r, L, streaks_sql, "cannot read the report", 1, &pipeline))
-		goto fail;
-	lua_setfield(L, -2, "streaks");
-	if (query(r, L, disagreements_sql, "cannot read the report", 1, &pipeline))
-		goto fail;
-	lua_setfield(L, -2, "disagreements");
-	if (query(r, L, steps_sql, "cannot read the report", 1, &pipeline))
-		goto fail;
-	lua_setfield(L, -2, "steps");
-	if (query(r, L, conflicts_sql, "cannot read the report", 1, &pipeline))
-		goto fail;
-	lua_setfield(L, -2, "conflicts");
-	if (query(r, L, checks_sql, "cannot read the report", 1, &pipeline))
-		goto fail;
-	lua_setfield(L, -2, "checks");
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		if (query(r, L, parts[i].sql, "cannot read the report", 1, &pipeline))
+			goto fail;
+		lua_setfield(L, -2, parts[i].field);
+	}
 	return 0;
 fail:
 	lua_pop(L, 1);

@@ -543,13 +543,8 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 	const char *cmd = opt->command;
 	int rc;
 
-	if (host_load_embedded(L, "lua/views.lua") != LUA_OK)
-		return lua_error(L);
-	lua_call(L, 0, 1);
 	if (strcmp(cmd, "report") == 0 || strcmp(cmd, "suggest") == 0)
 		return report_command(L, h, opt);
-	if (strcmp(cmd, "export") == 0)
-		return export_command(L, h, opt);
 	if (strcmp(cmd, "names") == 0) {
 		if (record_query_names(h->rec, L, opt->nwords ? opt->words[0] : NULL))
 			return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
@@ -560,6 +555,11 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 		}
 		return EXIT_OK;
 	}
+	if (host_load_embedded(L, "lua/views.lua") != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	if (strcmp(cmd, "export") == 0)
+		return export_command(L, h, opt);
 	lua_getfield(L, -1, cmd);
 
 	if (strcmp(cmd, "runs") == 0) {
