@@ -11,14 +11,14 @@ WARN += -Werror
 endif
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ihost
-LDLIBS = $(PKG_LIBS) -lm
+LDLIBS = $(PKG_LIBS) -lm -pthread
 PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 
 SRC = host/main.c host/host.c host/run.c host/step.c host/prompt.c host/record.c \
-      host/codec.c host/buf.c host/sha256.c host/path.c host/repl.c \
-      host/clock.c stdlib/stdlib.c stdlib/json.c stdlib/sh.c stdlib/fs.c stdlib/time.c \
+      host/codec.c host/secret.c host/buf.c host/sha256.c host/path.c host/repl.c \
+      host/clock.c host/child.c host/interrupt.c host/outside.c stdlib/stdlib.c stdlib/json.c stdlib/sh.c stdlib/fs.c stdlib/time.c \
       stdlib/log.c stdlib/http.c
 LUA = lua/prelude.lua lua/format.lua lua/views.lua lua/report.lua lua/pretty.lua
 OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
@@ -44,7 +44,7 @@ $(BUILD)/embedded.o: $(BUILD)/embedded.c $(HDR)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Test helpers: C unit tests of the codec and a pseudo-terminal driver.
-$(BUILD)/test_codec: tests/test_codec.c $(BUILD)/host/codec.o $(BUILD)/host/buf.o $(BUILD)/host/sha256.o
+$(BUILD)/test_codec: tests/test_codec.c $(BUILD)/host/codec.o $(BUILD)/host/secret.o $(BUILD)/host/buf.o $(BUILD)/host/sha256.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/ptyrun: tests/ptyrun.c

@@ -4,8 +4,8 @@
 
 _understudy() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="run resume repl check runs show history report suggest export names help"
-	local options="--db --answer --answers --operator --name --no-trust --json --min-runs --csv --help --version"
+	local commands="run resume repl check runs show history report suggest export backup names help"
+	local options="--db --answer --answers --operator --name --no-trust --force --json --min-runs --csv --help --version"
 	local cmd="" db=() args=() i w
 	COMPREPLY=()
 	case $prev in
@@ -29,6 +29,7 @@ _understudy() {
 	case $cmd in
 	"") COMPREPLY=($(compgen -W "$commands" -- "$cur") $(compgen -f -X '!*.lua' -- "$cur")) ;;
 	run | check | repl) COMPREPLY=($(compgen -f -X '!*.lua' -- "$cur") $(compgen -d -- "$cur")) ;;
+	backup) [[ ${#args[@]} -eq 0 ]] && COMPREPLY=($(compgen -f -- "$cur")) ;;
 	runs | report | export | names)
 		[[ ${#args[@]} -eq 0 ]] && COMPREPLY=($(compgen -W "$(understudy names "${db[@]}" 2>/dev/null)" -- "$cur")) ;;
 	history | suggest)

@@ -17,8 +17,10 @@ typedef struct Enc {
 	Buf *why;
 	const void *path[MAX_DEPTH];   /* tables on the way down: cycles */
 	int depth;
-	char where[256];               /* ".a[2].b" for messages */
+	char where[256];               /* ".a[2].b" for messages: always valid UTF-8 */
 	size_t wlen;
+	const Secrets *secrets;        /* values to hide, or NULL */
+	int hidden;                    /* how many were */
 } Enc;
 
 static int enc_value(Enc *e, int idx);
@@ -34,7 +36,7 @@ static int enc_fail(Enc *e, const char *what)
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t codec_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
 	size_t len;
@@ -61,8 +63,8 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Append s as a JSON string; -1 when it is not valid UTF-8. */
-static int enc_string(Enc *e, const char *s, size_t n)
+/* Append s as a JSON string, as it is; -1 when it is not valid UTF-8. */
+static int enc_text(Enc *e, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
@@ -73,7 +75,7 @@ static int enc_string(Enc *e, const char *s, size_t n)
 		const char *esc = NULL;
 		char ubuf[7];
 		if (c >= 0x80) {
-			size_t k = utf8_len(u + i, n - i);
+			size_t k = codec_utf8_len(u + i, n - i);
 			if (k == 0)
 				return enc_fail(e, "string is not valid UTF-8");
 			i += k;
@@ -108,6 +110,49 @@ static int enc_string(Enc *e, const char *s, size_t n)
 	return 0;
 }
 
+/* Append "<secret:NAME>". */
+static void enc_hidden(Enc *e, const char *name)
+{
+	Buf tmp = { 0 };
+	buf_addf(&tmp, "<secret:%s>", name);
+	enc_text(e, buf_str(&tmp), tmp.len);
+	buf_free(&tmp);
+	e->hidden++;
+}
+
+/* Append s as a JSON string, with the secrets in it hidden; -1 when it is not valid UTF-8. */
+static int enc_string(Enc *e, const char *s, size_t n)
+{
+	const char *name;
+	Buf hid = { 0 };
+	int rc, hidden;
+	if (!e->secrets || !e->secrets->n)
+		return enc_text(e, s, n);
+	if ((name = secrets_match(e->secrets, s, n))) {
+		enc_hidden(e, name);
+		return 0;
+	}
+	hidden = secrets_hide(e->secrets, s, n, &hid);
+	if (!hidden) {
+		buf_free(&hid);
+		return enc_text(e, s, n);
+	}
+	e->hidden += hidden;
+	rc = enc_text(e, buf_str(&hid), hid.len);
+	buf_free(&hid);
+	return rc;
+}
+
+/* Append the number text t; a secret number is hidden. */
+static void enc_number_text(Enc *e, const char *t)
+{
+	const char *name = e->secrets ? secrets_match(e->secrets, t, strlen(t)) : NULL;
+	if (name)
+		enc_hidden(e, name);
+	else
+		buf_adds(e->b, t);
+}
+
 /* Append a float: integral values as integers, else the shortest round trip. */
 static int enc_float(Enc *e, double d)
 {
@@ -115,25 +160,51 @@ static int enc_float(Enc *e, double d)
 	if (isnan(d) || isinf(d))
 		return enc_fail(e, isnan(d) ? "number is NaN" : "number is infinite");
 	if (d == floor(d) && fabs(d) < 9007199254740992.0) {
-		buf_addf(e->b, "%lld", (long long)d);
-		return 0;
+		snprintf(tmp, sizeof tmp, "%lld", (long long)d);
+	} else {
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+			if (strtod(tmp, NULL) == d)
+				break;
+		}
 	}
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	buf_adds(e->b, tmp);
+	enc_number_text(e, tmp);
 	return 0;
 }
 
-/* Append to the path shown in messages; returns the old length to restore. */
-static size_t enc_push_where(Enc *e, const char *prefix, const char *text)
+/*
+ * Append prefix and text[0..n) to the path shown in messages, as valid
+ * UTF-8: a byte that is not part of a character, or a control byte, is
+ * written \xNN, and the path is cut only between characters. Returns the
+ * old length to restore.
+ */
+static size_t enc_push_where(Enc *e, const char *prefix, const char *text, size_t n)
 {
-	size_t old = e->wlen;
-	int n = snprintf(e->where + old, sizeof e->where - old, "%s%s", prefix, text);
-	if (n > 0)
-		e->wlen = old + (size_t)n < sizeof e->where ? old + (size_t)n : sizeof e->where - 1;
+	size_t old = e->wlen, room = sizeof e->where - 1;
+	const unsigned char *u = (const unsigned char *)text;
+	size_t p = strlen(prefix);
+	if (e->wlen + p <= room) {
+		memcpy(e->where + e->wlen, prefix, p);
+		e->wlen += p;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t k = codec_utf8_len(u + i, n - i);
+		char esc[5];
+		const char *piece = text + i;
+		size_t len = k;
+		if (k == 0 || u[i] < 0x20 || u[i] == 0x7f) {
+			snprintf(esc, sizeof esc, "\\x%02x", u[i]);
+			piece = esc;
+			len = 4;
+			k = 1;
+		}
+		if (e->wlen + len > room)
+			break;
+		memcpy(e->where + e->wlen, piece, len);
+		e->wlen += len;
+		i += k;
+	}
+	e->where[e->wlen] = '\0';
 	return old;
 }
 
@@ -156,8 +227,7 @@ static int key_cmp(const void *a, const void *b)
 	return c ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-/* Is the (empty) table at idx marked as an array? */
-static int is_marked_array(lua_State *L, int idx)
+int codec_is_array(lua_State *L, int idx)
 {
 	int marked = 0;
 	if (lua_getmetatable(L, idx)) {
@@ -207,13 +277,13 @@ static int enc_table(Enc *e, int idx)
 
 	e->path[e->depth++] = p;
 	if (total == 0) {
-		buf_adds(e->b, is_marked_array(L, idx) ? "[]" : "{}");
+		buf_adds(e->b, codec_is_array(L, idx) ? "[]" : "{}");
 	} else if (nint) {
 		buf_addc(e->b, '[');
 		for (lua_Integer i = 1; i <= nint && rc == 0; i++) {
 			char index[32];
-			snprintf(index, sizeof index, "%lld]", (long long)i);
-			size_t old = enc_push_where(e, "[", index);
+			int len = snprintf(index, sizeof index, "%lld]", (long long)i);
+			size_t old = enc_push_where(e, "[", index, (size_t)len);
 			if (i > 1)
 				buf_addc(e->b, ',');
 			lua_rawgeti(L, idx, i);
@@ -240,10 +310,14 @@ static int enc_table(Enc *e, int idx)
 		qsort(keys, k, sizeof *keys, key_cmp);
 		buf_addc(e->b, '{');
 		for (size_t i = 0; i < k && rc == 0; i++) {
-			size_t old = enc_push_where(e, ".", keys[i].s);
+			size_t old = enc_push_where(e, ".", keys[i].s, keys[i].n);
 			if (i > 0)
 				buf_addc(e->b, ',');
-			rc = enc_string(e, keys[i].s, keys[i].n);
+			/* A key holding NUL could be written but never read back (jansson refuses it). */
+			if (memchr(keys[i].s, '\0', keys[i].n))
+				rc = enc_fail(e, "table key holds a NUL byte");
+			else
+				rc = enc_string(e, keys[i].s, keys[i].n);
 			buf_addc(e->b, ':');
 			lua_pushlstring(L, keys[i].s, keys[i].n);
 			lua_rawget(L, idx);
@@ -272,7 +346,9 @@ static int enc_value(Enc *e, int idx)
 		return 0;
 	case LUA_TNUMBER:
 		if (lua_isinteger(L, idx)) {
-			buf_addf(e->b, "%lld", (long long)lua_tointeger(L, idx));
+			char tmp[32];
+			snprintf(tmp, sizeof tmp, "%lld", (long long)lua_tointeger(L, idx));
+			enc_number_text(e, tmp);
 			return 0;
 		}
 		return enc_float(e, lua_tonumber(L, idx));
@@ -297,16 +373,27 @@ static int enc_value(Enc *e, int idx)
 	}
 }
 
-int codec_encode(lua_State *L, int idx, Buf *b, Buf *why)
+int codec_encode_hiding(lua_State *L, int idx, Buf *b, Buf *why, const Secrets *secrets, int *hidden)
 {
 	Enc e;
+	int rc;
 	e.L = L;
 	e.b = b;
 	e.why = why;
 	e.depth = 0;
 	e.wlen = 0;
 	e.where[0] = '\0';
-	return enc_value(&e, lua_absindex(L, idx));
+	e.secrets = secrets;
+	e.hidden = 0;
+	rc = enc_value(&e, lua_absindex(L, idx));
+	if (hidden)
+		*hidden = e.hidden;
+	return rc;
+}
+
+int codec_encode(lua_State *L, int idx, Buf *b, Buf *why)
+{
+	return codec_encode_hiding(L, idx, b, why, NULL, NULL);
 }
 
 void codec_push_array_mt(lua_State *L)

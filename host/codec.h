@@ -4,6 +4,7 @@
 
 #include <lua.h>
 #include "buf.h"
+#include "secret.h"
 
 /* json.null is a light userdata holding NULL. */
 #define codec_isnull(L, i) (lua_islightuserdata(L, (i)) && lua_touserdata(L, (i)) == NULL)
@@ -18,6 +19,16 @@
 int codec_encode(lua_State *L, int idx, Buf *b, Buf *why);
 
 /*
+ * The same, with every secret's value replaced by "<secret:NAME>" (whole
+ * strings, numbers, and secrets inside strings); *hidden, when not NULL,
+ * counts the replacements.
+ */
+int codec_encode_hiding(lua_State *L, int idx, Buf *b, Buf *why, const Secrets *secrets, int *hidden);
+
+/* Length of the valid UTF-8 character at s (n bytes left), or 0. */
+size_t codec_utf8_len(const unsigned char *s, size_t n);
+
+/*
  * Decode the JSON text s[0..n) and push the value ([-0, +1]).
  * Returns 0, or -1 with a message "line L column C: what" in err and
  * nothing pushed. Empty arrays come back with the json.array metatable
@@ -27,5 +38,8 @@ int codec_decode(lua_State *L, const char *s, size_t n, Buf *err);
 
 /* Push the metatable that marks an empty table as a JSON array ([-0, +1]). */
 void codec_push_array_mt(lua_State *L);
+
+/* Is the table at idx an empty one marked as a JSON array ([] decoded)? */
+int codec_is_array(lua_State *L, int idx);
 
 #endif

@@ -1,4 +1,4 @@
-/* host.c: the host's state in the registry, protected calls, signals, clocks. */
+/* host.c: the host's state in the registry, protected calls, exit codes, paths. */
 #include "host.h"
 
 #include <lauxlib.h>
@@ -12,9 +12,6 @@
 static const char HOST_KEY = 'h';   /* its address keys the Host in the registry */
 #define HOST_MT "understudy.host"
 
-volatile sig_atomic_t host_interrupted;
-volatile sig_atomic_t host_child_group;
-static lua_State *signal_state;      /* the one C global: the handler needs it */
 
 Host *host_get(lua_State *L)
 {
@@ -33,6 +30,7 @@ static int host_gc(lua_State *L)
 	                &h->errors, &h->traceback, &h->failure, &h->failure_trace, &h->exit_message };
 	record_close(h->rec);
 	h->rec = NULL;
+	secrets_free(&h->secrets);
 	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
 		buf_free(bufs[i]);
 	return 0;
@@ -65,6 +63,19 @@ const char *host_colour(const Host *h, const char *status)
 	return "\033[33m";
 }
 
+const char *host_hide_secrets(lua_State *L, const char *text)
+{
+	Host *h = host_get(L);
+	Buf b = { 0 };
+	if (!h || !h->secrets.n || !secrets_hide(&h->secrets, text, strlen(text), &b)) {
+		buf_free(&b);
+		return lua_pushstring(L, text);
+	}
+	lua_pushlstring(L, buf_str(&b), b.len);
+	buf_free(&b);
+	return lua_tostring(L, -1);
+}
+
 /* Message handler: the error as a string; its traceback kept in the Host. */
 static int host_msgh(lua_State *L)
 {
@@ -95,54 +106,6 @@ int host_pcall(lua_State *L, int nargs, int nresults)
 	return status;
 }
 
-/* The hook a signal sets: raise "interrupted" at the next Lua instruction. */
-static void interrupt_hook(lua_State *L, lua_Debug *ar)
-{
-	(void)ar;
-	lua_sethook(L, NULL, 0, 0);
-	luaL_error(L, "interrupted");
-}
-
-/* SIGINT, SIGTERM: set a hook (as lua.c does); a second one exits at once. */
-static void on_signal(int sig)
-{
-	(void)sig;
-	if (host_interrupted) {
-		prompt_restore_terminal();
-		if (host_child_group > 0)
-			kill(-(pid_t)host_child_group, SIGKILL);
-		_exit(EXIT_INTERRUPTED);
-	}
-	host_interrupted = 1;
-	lua_sethook(signal_state, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-}
-
-void host_signals_install(lua_State *L)
-{
-	struct sigaction sa;
-	signal_state = L;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;            /* no SA_RESTART: a prompt's read returns */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-void host_raise_interrupt(lua_State *L, const char *fmt, ...)
-{
-	va_list ap;
-	Host *h = host_get(L);
-	lua_sethook(L, NULL, 0, 0);   /* the signal's hook must not fire in the handler */
-	va_start(ap, fmt);
-	lua_pushvfstring(L, fmt, ap);
-	va_end(ap);
-	h->exit_code = EXIT_INTERRUPTED;
-	buf_reset(&h->exit_message);
-	buf_adds(&h->exit_message, lua_tostring(L, -1));
-	lua_error(L);
-}
-
 int host_fail(lua_State *L, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -154,6 +117,13 @@ int host_fail(lua_State *L, int code, const char *fmt, ...)
 	buf_reset(&h->exit_message);
 	buf_adds(&h->exit_message, lua_tostring(L, -1));
 	return lua_error(L);
+}
+
+void host_outside(lua_State *L)
+{
+	Host *h = host_get(L);
+	if (h && h->rec && record_flush(h->rec))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
 }
 
 int host_exit_code(Host *h, const char *message)

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "record.h"
+#include "secret.h"
 
 #define UNDERSTUDY_VERSION "0.1.0"
 
@@ -35,6 +36,7 @@ typedef struct Options {
 	int csv;
 	int min_runs;              /* 0: the default */
 	int no_trust;              /* --no-trust: a person answers every step */
+	int force;                 /* --force: resume a run that was resumed already */
 	const char *progname;
 } Options;
 
@@ -61,6 +63,7 @@ typedef struct Host {
 	Buf traceback;             /* set by host_msgh */
 	Buf failure;               /* message raised by the last failed step */
 	Buf failure_trace;         /* and the traceback of its code */
+	Secrets secrets;           /* the run's secret answers: never recorded, never printed */
 } Host;
 
 Host *host_get(lua_State *L);
@@ -69,17 +72,42 @@ Host *host_new(lua_State *L, const Options *opt);
 /* The escape sequence that colours a status word (NULL: back to plain), or "". */
 const char *host_colour(const Host *h, const char *status);
 
+/* Push text with the run's secrets hidden as <secret:NAME>, and return it ([-0, +1]). */
+const char *host_hide_secrets(lua_State *L, const char *text);
+
 /* Run the function below nargs arguments with host_msgh; like lua_pcall. */
 int host_pcall(lua_State *L, int nargs, int nresults);
 
-/* Ctrl-C and SIGTERM raise "interrupted" in Lua; host_interrupted says so. */
+/*
+ * interrupt.c: Ctrl-C and SIGTERM raise "interrupted" in Lua. host_interrupted
+ * holds the signal (0: none); a second one ends the process at once.
+ */
 extern volatile sig_atomic_t host_interrupted;
-extern volatile sig_atomic_t host_child_group;   /* a command's process group while sh waits */
 void host_signals_install(lua_State *L);
 void host_raise_interrupt(lua_State *L, const char *fmt, ...);
+/* The REPL goes on after an interruption: forget it. */
+void host_interrupt_forget(lua_State *L);
+/* The exit code of the interruption: 128 + the signal, 130 without one (end of input). */
+int host_interrupt_code(void);
+/*
+ * Wait until fd (-1: none) has input, timeout_ms passes (-1: no limit), or
+ * a signal interrupts; no signal is missed that came before the wait.
+ * 1: ready, 0: time is up, -1: interrupted.
+ */
+int host_wait(int fd, int64_t timeout_ms);
+/* Start the watchdog of a run (run and resume), and tell it the run is ending. */
+void host_watchdog_start(const char *path, int64_t run);
+void host_watchdog_ending(void);
 
 /* Fail with an exit code other than 1 ([-0, +0], does not return). */
 int host_fail(lua_State *L, int code, const char *fmt, ...);
+
+/*
+ * The pipeline is about to reach the outside world (a command, a request,
+ * a file written, a prompt): every finished step is committed first, so
+ * that no side effect is ever redone by a resume.
+ */
+void host_outside(lua_State *L);
 
 /* The exit code for an error with this message: host_fail's, if it raised it, else 1. */
 int host_exit_code(Host *h, const char *message);
@@ -103,6 +131,9 @@ void host_preload_embedded(lua_State *L);
 
 /* Load an embedded file by its path, with its real chunk name ([-0, +1]). */
 int host_load_embedded(lua_State *L, const char *name);
+
+/* outside.c: io.open, io.popen, os.execute, os.exit... as the host runs them. */
+void outside_open(lua_State *L);
 
 /* step.c: manual() and auto(). */
 void step_open(lua_State *L);

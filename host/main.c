@@ -14,8 +14,9 @@
 enum {
 	C_RUN = 1, C_CHECK = 2, C_RUNS = 4, C_SHOW = 8, C_HISTORY = 16, C_REPORT = 32,
 	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256, C_RESUME = 512, C_REPL = 1024, C_NAMES = 2048,
+	C_BACKUP = 4096,
 	C_LIVE = C_RUN | C_RESUME | C_REPL,
-	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT | C_NAMES,
+	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT | C_NAMES | C_BACKUP,
 };
 
 typedef struct Command {
@@ -82,6 +83,12 @@ static const Command commands[] = {
 	  "the record as JSON lines (--csv for CSV)",
 	  "Every recorded step execution, oldest first, as JSON lines (or CSV with\n"
 	  "--csv), for analysis elsewhere.\n" },
+	{ "backup", C_BACKUP, 1, 1, "backup DEST",
+	  "a consistent, checked copy of the history",
+	  "Copy the history to DEST while runs may go on writing to it: a consistent\n"
+	  "copy (SQLite's backup API), checked for damage before it replaces DEST.\n"
+	  "The key for secret answers is copied to DEST-key beside it. A damaged\n"
+	  "history gives no backup and exit status 3.\n" },
 	{ "names", C_NAMES, 0, 1, "names [PIPELINE]",
 	  "pipeline names, or a pipeline's step names",
 	  "The recorded pipelines' names, or one pipeline's step names, one a line\n"
@@ -108,6 +115,8 @@ static const OptDef optdefs[] = {
 	{ "operator", 1, C_LIVE, "--operator NAME        who does the manual steps (default $USER)" },
 	{ "name", 1, C_RUN | C_REPL, "--name NAME            the pipeline's name (default: script name without .lua)" },
 	{ "no-trust", 0, C_LIVE, "--no-trust             ask a person even where a candidate is trusted" },
+	{ "force", 0, C_RESUME, "--force                resume a run that was resumed already (its remaining\n"
+	  "                         steps run again)" },
 	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT, "--json                 JSON output" },
 	{ "min-runs", 1, C_REPORT | C_SUGGEST, "--min-runs N           manual answers a verdict needs (default 5)" },
 	{ "csv", 0, C_EXPORT, "--csv                  CSV instead of JSON lines" },
@@ -117,8 +126,10 @@ static const OptDef optdefs[] = {
 };
 
 static const char exit_help[] =
-	"Exit status: 0 ok; 1 the pipeline failed; 2 usage error, or the script does\n"
-	"not compile; 3 the history database is unusable; 130 interrupted.\n";
+	"Exit status: 0 ok; 1 the pipeline failed; 2 usage error, the script does not\n"
+	"compile, or three wrong answers in a row from standard input; 3 the history\n"
+	"database is unusable or damaged; 130 interrupted (Ctrl-C, or end of input at\n"
+	"a prompt); 143 terminated (SIGTERM). An interrupted run can be resumed.\n";
 
 static void print_usage(FILE *f)
 {
@@ -229,6 +240,7 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "json") == 0) o->json = 1;
 		else if (strcmp(d->name, "csv") == 0) o->csv = 1;
 		else if (strcmp(d->name, "no-trust") == 0) o->no_trust = 1;
+		else if (strcmp(d->name, "force") == 0) o->force = 1;
 		else if (strcmp(d->name, "min-runs") == 0) {
 			char *end;
 			long n = strtol(value, &end, 10);
@@ -291,7 +303,10 @@ static int pmain(lua_State *L)
 	const Options *o = lua_touserdata(L, 1);
 	int code;
 	luaL_checkversion(L);
+	lua_gc(L, LUA_GCSTOP);   /* as lua.c: no collection while the libraries open, */
 	luaL_openlibs(L);
+	lua_gc(L, LUA_GCRESTART);
+	lua_gc(L, LUA_GCGEN, 0, 0);   /* then the generational mode lua.c runs in */
 	host_preload_embedded(L);
 	host_new(L, o);
 	if (strcmp(o->command, "run") == 0)
@@ -338,7 +353,7 @@ int main(int argc, char **argv)
 		Host *h = host_get(L);
 		const char *msg = lua_tostring(L, -1);
 		fprintf(stderr, "understudy: %s\n", msg ? msg : "(error object is not a string)");
-		code = h ? host_exit_code(h, msg) : EXIT_FAILED;
+		code = host_interrupted ? host_interrupt_code() : h ? host_exit_code(h, msg) : EXIT_FAILED;
 	}
 	lua_close(L);
 done:

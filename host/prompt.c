@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -35,30 +34,10 @@ static void echo_off(void)
 		echo_is_off = 1;
 }
 
-static volatile sig_atomic_t timed_out;
-
-static void on_alarm(int sig)
+/* Bytes stdin's buffer holds already: glibc's FILE, read as gnulib's freadahead does. */
+static size_t stdin_buffered(void)
 {
-	(void)sig;
-	timed_out = 1;
-}
-
-/* Arm (ms > 0) or disarm (0) the timer whose signal ends a waiting read. */
-static void alarm_set(int ms)
-{
-	struct itimerval it;
-	memset(&it, 0, sizeof it);
-	if (ms > 0) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_alarm;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGALRM, &sa, NULL);   /* no SA_RESTART: the read returns */
-		it.it_value.tv_sec = ms / 1000;
-		it.it_value.tv_usec = (ms % 1000) * 1000;
-	}
-	timed_out = 0;
-	setitimer(ITIMER_REAL, &it, NULL);
+	return (size_t)(stdin->_IO_read_end - stdin->_IO_read_ptr);
 }
 
 /*
@@ -69,30 +48,25 @@ static void alarm_set(int ms)
  */
 int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Buf *out)
 {
+	int64_t deadline = timeout_ms ? clock_mono_ms() + timeout_ms : -1;
 	int rc;
 	if (secret && h->tty)
 		echo_off();   /* before the prompt shows: nothing typed after it is echoed */
 	fputs(prompt, stderr);
 	fflush(stderr);
 	buf_reset(out);
-	alarm_set(timeout_ms);
 	for (;;) {
-		if (timed_out) {
-			rc = PROMPT_TIMEOUT;
+		/* Wait only when nothing is buffered: a signal or the timeout ends the wait. */
+		int64_t left = deadline < 0 ? -1 : deadline > clock_mono_ms() ? deadline - clock_mono_ms() : 0;
+		int ready = stdin_buffered() ? (host_interrupted ? -1 : 1) : host_wait(STDIN_FILENO, left);
+		if (ready <= 0) {
+			rc = ready < 0 ? PROMPT_INTERRUPTED : PROMPT_TIMEOUT;
 			break;
 		}
 		int c = getc(stdin);
 		if (c == EOF) {
 			if (ferror(stdin) && errno == EINTR) {
 				clearerr(stdin);
-				if (host_interrupted) {
-					rc = PROMPT_INTERRUPTED;
-					break;
-				}
-				if (timed_out) {
-					rc = PROMPT_TIMEOUT;
-					break;
-				}
 				continue;
 			}
 			rc = out->len > 0;
@@ -106,7 +80,6 @@ int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Bu
 		}
 		buf_addc(out, (char)c);
 	}
-	alarm_set(0);
 	prompt_restore_terminal();
 	if (rc == 1 && out->len && out->data[out->len - 1] == '\r')
 		out->data[--out->len] = '\0';

@@ -21,6 +21,8 @@
 #define FLUSH_ROWS 1000       /* pending auto steps that force a flush */
 #define FLUSH_MS 250          /* age of the oldest pending step that does */
 #define CHUNK_SIZE 65536
+#define WAIT_SAY_MS 1000      /* a wait for another process's lock is told after this */
+#define QUICK_CHECK_BYTES (8 << 20)   /* histories up to this size are checked at every open */
 
 /* Steps wait here between flushes: rows point into chunks that never move. */
 typedef struct Chunk {
@@ -50,6 +52,10 @@ struct Record {
 	size_t nlogs, caplogs;
 	int64_t pending_since_ms;
 	Chunk *chunks;
+	const volatile sig_atomic_t *stop;   /* non-zero: stop waiting for the lock */
+	int64_t busy_since_ms;
+	int busy_said;
+	int usable;               /* opened, checked, ours: may be written */
 };
 
 /* Migrations in order: entry i takes schema version i to i + 1. */
@@ -112,6 +118,8 @@ static const char *const migrations[] = {
 	/* ...and manual answers, which are few, from this one. */
 	"CREATE INDEX steps_manual ON steps(pipeline, name, inputs, output, status, secret, how,"
 	"  duration_ms, candidate_agrees) WHERE kind = 'manual';",
+	/* 2: every value an auto step returned, when it returned other than one. */
+	"ALTER TABLE steps ADD COLUMN results TEXT;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -197,7 +205,7 @@ static int record_check_ours(Record *r)
  */
 static int record_use_wal(Record *r)
 {
-	for (int tries = 0; tries < 500; tries++) {
+	for (int tries = 0; tries < 500 && !(r->stop && *r->stop); tries++) {
 		sqlite3_stmt *st;
 		int rc = sqlite3_prepare_v2(r->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
 		if (rc == SQLITE_OK) {
@@ -243,14 +251,68 @@ fail:
 	return -1;
 }
 
+/*
+ * SQLite's busy handler: another process holds the history. Say so after
+ * a second, give up when the host is stopping or after BUSY_TIMEOUT_MS.
+ */
+static int on_busy(void *ud, int count)
+{
+	Record *r = ud;
+	int64_t now = clock_mono_ms();
+	if (count == 0) {
+		r->busy_since_ms = now;
+		r->busy_said = 0;
+	}
+	if ((r->stop && *r->stop) || now - r->busy_since_ms >= BUSY_TIMEOUT_MS)
+		return 0;
+	if (!r->busy_said && now - r->busy_since_ms >= WAIT_SAY_MS) {
+		fprintf(stderr, "understudy: waiting for the history %s, held by another run...\n", r->path);
+		r->busy_said = 1;
+	}
+	sqlite3_sleep(10);
+	return 1;
+}
+
+/*
+ * A small history is checked for damage at every open (quick_check reads
+ * every page, so a large one is checked by backup instead). 0, or -1
+ * with what to do in the error.
+ */
+static int record_check_damage(Record *r, off_t size)
+{
+	sqlite3_stmt *st;
+	const char *first = NULL;
+	int rc;
+	if (size > QUICK_CHECK_BYTES)
+		return 0;
+	if (sqlite3_prepare_v2(r->db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		record_fail(r, "cannot check the history");
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		first = (const char *)sqlite3_column_text(st, 0);
+	if (rc == SQLITE_ROW && first && strcmp(first, "ok") == 0) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	buf_reset(&r->err);
+	buf_addf(&r->err, "%s: the history is damaged (%s); nothing was written to it. Keep a copy, then"
+	         " restore your last backup (understudy backup), or save what can be read:"
+	         " sqlite3 %s .recover | sqlite3 NEW.db, and use --db NEW.db",
+	         r->path, first ? first : sqlite3_errmsg(r->db), r->path);
+	sqlite3_finalize(st);
+	return -1;
+}
+
 static const char insert_step_sql[] =
 	"INSERT INTO steps (run, pipeline, seq, name, occurrence, kind, how, instructions,"
 	" inputs, output, replayable, status, error, secret, secret_hash, candidate_output,"
 	" candidate_agrees, replay_of, operator, started_at, finished_at, duration_ms,"
-	" candidate_source)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" candidate_source, results)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
-Record *record_open(const char *path, int create, Buf *err)
+Record *record_open(const char *path, int create, const volatile sig_atomic_t *stop, Buf *err)
 {
 	Record *r = calloc(1, sizeof *r);
 	struct stat st;
@@ -279,14 +341,12 @@ Record *record_open(const char *path, int create, Buf *err)
 		buf_addf(err, "%s: cannot open: %s", path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
 		goto fail;
 	}
+	r->stop = stop;
 	sqlite3_extended_result_codes(r->db, 1);
-	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
-	/*
-	 * Leave the WAL in place at exit instead of checkpointing it into the
-	 * database every run: SQLite checkpoints on its own once it grows.
-	 */
+	sqlite3_busy_handler(r->db, on_busy, r);
+	/* The WAL stays in place at close: record_close folds it back itself. */
 	sqlite3_db_config(r->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	if (record_check_ours(r))
+	if (record_check_ours(r) || record_check_damage(r, stat(path, &st) == 0 ? st.st_size : 0))
 		goto fail_record;
 	/*
 	 * WAL before any write; only a history that is ours gets here. Commits
@@ -304,6 +364,7 @@ Record *record_open(const char *path, int create, Buf *err)
 		record_fail(r, "cannot prepare");
 		goto fail_record;
 	}
+	r->usable = 1;
 	return r;
 fail_record:
 	buf_adds(err, buf_str(&r->err));
@@ -337,6 +398,15 @@ void record_close(Record *r)
 		return;
 	if (r->db && (r->npending || r->nlogs))
 		record_flush(r);
+	/*
+	 * Fold the WAL back into the database and empty it, unless another
+	 * process is reading right now (no waiting at exit): a copy of the
+	 * database file alone is then the whole history.
+	 */
+	if (r->usable) {
+		sqlite3_busy_handler(r->db, NULL, NULL);
+		sqlite3_wal_checkpoint_v2(r->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	}
 	pending_clear(r);
 	free(r->chunks);
 	free(r->pending);
@@ -493,6 +563,7 @@ int record_step_add(Record *r, const StepRow *row)
 	p->instructions = pending_strdup(r, row->instructions);
 	p->inputs = pending_strdup(r, row->inputs);
 	p->output = pending_strdup(r, row->output);
+	p->results = pending_strdup(r, row->results);
 	p->error = pending_strdup(r, row->error);
 	p->secret_hash = pending_strdup(r, row->secret_hash);
 	p->candidate_output = pending_strdup(r, row->candidate_output);
@@ -539,6 +610,7 @@ static int insert_step(Record *r, const StepRow *s)
 	sqlite3_bind_text(st, 21, finished, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 22, s->duration_ms);
 	bind_text(st, 23, s->candidate_source);
+	bind_text(st, 24, s->results);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -576,8 +648,10 @@ static int flush(Record *r, int durable)
 	size_t i;
 	if (r->npending == 0 && r->nlogs == 0)
 		return 0;
-	if (durable && exec(r, "PRAGMA synchronous = FULL", "cannot set up the journal"))
+	if (durable && exec(r, "PRAGMA synchronous = FULL", "cannot set up the journal")) {
+		pending_clear(r);
 		return -1;
+	}
 	if (exec(r, "BEGIN IMMEDIATE", "cannot lock the history"))
 		goto fail_sync;
 	for (i = 0; i < r->npending; i++)
@@ -595,6 +669,7 @@ fail:
 fail_sync:
 	if (durable)
 		sqlite3_exec(r->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	pending_clear(r);   /* reported lost: never written later behind the caller's back */
 	return -1;
 }
 
@@ -680,7 +755,7 @@ int record_query_runs(Record *r, lua_State *L, const char *pipeline)
 #define STEP_COLUMNS \
 	"s.id, s.run, s.pipeline, s.seq, s.name, s.occurrence, s.kind, s.how, s.instructions," \
 	" s.inputs, s.output, s.replayable, s.status, s.error, s.secret, s.candidate_output," \
-	" s.candidate_agrees, s.replay_of, s.operator, s.started_at, s.finished_at, s.duration_ms"
+	" s.candidate_agrees, s.replay_of, s.operator, s.started_at, s.finished_at, s.duration_ms, s.results"
 
 int record_query_run(Record *r, lua_State *L, int64_t id)
 {
@@ -718,6 +793,21 @@ int record_query_history(Record *r, lua_State *L, const char *pipeline, const ch
 		" WHERE s.pipeline = ?1 AND (?2 IS NULL OR s.name = ?2) ORDER BY s.run, s.seq";
 	const char *params[2] = { pipeline, step };
 	return query(r, L, sql, "cannot read the history", 2, params);
+}
+
+int64_t record_run_resumed_by(Record *r, int64_t run)
+{
+	sqlite3_stmt *st;
+	int64_t id = -1;
+	if (sqlite3_prepare_v2(r->db, "SELECT coalesce(max(id), 0) FROM runs WHERE resumed_from = ?1", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, run);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (id < 0)
+		record_fail(r, "cannot read the run's resumes");
+	return id;
 }
 
 /* What report counts: original executions, not replays of them. */
@@ -939,5 +1029,143 @@ done:
 	}
 	free(path);
 	free(tmp);
+	return rc;
+}
+
+/* Copy the file src to dst (made 0600) when src exists; 0, or -1 with errno set. */
+static int file_copy(const char *src, const char *dst)
+{
+	char chunk[4096];
+	ssize_t n;
+	int in = open(src, O_RDONLY | O_CLOEXEC), out, rc = 0;
+	if (in < 0)
+		return errno == ENOENT ? 0 : -1;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while (rc == 0 && (n = read(in, chunk, sizeof chunk)) != 0)
+		rc = n < 0 || write(out, chunk, (size_t)n) != n ? -1 : 0;
+	if (rc == 0)
+		rc = fsync(out);
+	close(in);
+	close(out);
+	return rc;
+}
+
+/* Remove a database file and the journal files beside it. */
+static void database_remove(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char *p;
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+		if (asprintf(&p, "%s%s", path, suffixes[i]) >= 0) {
+			unlink(p);
+			free(p);
+		}
+}
+
+int record_backup(Record *r, const char *dest)
+{
+	sqlite3 *copy = NULL;
+	sqlite3_backup *b;
+	sqlite3_stmt *st;
+	char *tmp = NULL, *key = NULL, *dest_key = NULL;
+	int fd, rc = -1, step;
+
+	buf_reset(&r->err);
+	if (asprintf(&tmp, "%s.tmp-%d", dest, (int)getpid()) < 0 || asprintf(&key, "%s-key", r->path) < 0 ||
+	    asprintf(&dest_key, "%s-key", dest) < 0) {
+		buf_adds(&r->err, "out of memory");
+		goto done;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		buf_addf(&r->err, "%s: cannot create: %s", tmp, strerror(errno));
+		goto done;
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &copy, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		buf_addf(&r->err, "%s: cannot open: %s", tmp, copy ? sqlite3_errmsg(copy) : "out of memory");
+		goto done;
+	}
+	/* One step copies every page under one read transaction: a consistent copy. */
+	if (!(b = sqlite3_backup_init(copy, "main", r->db, "main"))) {
+		buf_addf(&r->err, "%s: cannot copy: %s", dest, sqlite3_errmsg(copy));
+		goto done;
+	}
+	while ((step = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || step == SQLITE_LOCKED) {
+		if (r->stop && *r->stop)
+			break;
+		sqlite3_sleep(20);
+	}
+	sqlite3_backup_finish(b);
+	if ((step & 0xff) == SQLITE_CORRUPT || (step & 0xff) == SQLITE_NOTADB) {
+		buf_addf(&r->err, "%s: the history is damaged (%s); no backup was written. Save what can be read:"
+		         " sqlite3 %s .recover | sqlite3 NEW.db", r->path, sqlite3_errstr(step), r->path);
+		goto done;
+	}
+	if (step != SQLITE_DONE) {
+		buf_addf(&r->err, "%s: cannot copy the history: %s", r->path, sqlite3_errstr(step));
+		goto done;
+	}
+	/* The copy is checked whole: a damaged history gives no backup that looks good. */
+	if (sqlite3_prepare_v2(copy, "PRAGMA integrity_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		buf_addf(&r->err, "%s: cannot check the copy: %s", dest, sqlite3_errmsg(copy));
+		goto done;
+	}
+	if (sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		const char *why = sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(copy);
+		buf_addf(&r->err, "%s: the history is damaged (%s); no backup was written. Save what can be read:"
+		         " sqlite3 %s .recover | sqlite3 NEW.db", r->path, why, r->path);
+		sqlite3_finalize(st);
+		goto done;
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_close(copy) != SQLITE_OK) {
+		buf_addf(&r->err, "%s: cannot finish the copy: %s", dest, sqlite3_errmsg(copy));
+		goto done;
+	}
+	copy = NULL;
+	if (file_copy(key, dest_key) != 0) {
+		buf_addf(&r->err, "%s: cannot copy the key for secret answers: %s", dest_key, strerror(errno));
+		goto done;
+	}
+	if (rename(tmp, dest) != 0) {
+		buf_addf(&r->err, "%s: cannot put the copy in place: %s", dest, strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	if (copy)
+		sqlite3_close(copy);
+	if (rc != 0 && tmp)
+		database_remove(tmp);
+	free(tmp);
+	free(key);
+	free(dest_key);
+	return rc;
+}
+
+int record_mark_interrupted(const char *path, int64_t run, const char *error)
+{
+	static const char sql[] =
+		"UPDATE runs SET status = 'interrupted', error = ?1, finished_at = ?2 WHERE id = ?3 AND status = 'running'";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st;
+	char when[32];
+	int rc = -1;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 2000);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+			clock_iso(clock_wall_ms(), when);
+			sqlite3_bind_text(st, 1, error, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, run);
+			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+			sqlite3_finalize(st);
+		}
+	}
+	sqlite3_close(db);
 	return rc;
 }

@@ -6,12 +6,13 @@
 #define UNDERSTUDY_RECORD_H
 
 #include <lua.h>
+#include <signal.h>
 #include <stdint.h>
 #include "buf.h"
 
 typedef struct Record Record;
 
-#define RECORD_SCHEMA_VERSION 1
+#define RECORD_SCHEMA_VERSION 2
 
 typedef struct RunInfo {
 	const char *pipeline;
@@ -37,6 +38,7 @@ typedef struct StepRow {
 	const char *instructions;
 	const char *inputs;        /* canonical JSON, or NULL */
 	const char *output;        /* canonical JSON, or NULL (secret, failed) */
+	const char *results;       /* every value returned, as a JSON array, when not exactly one; or NULL */
 	int replayable;            /* 0: output is only a description */
 	const char *status;        /* ok | failed | interrupted */
 	const char *error;
@@ -54,10 +56,13 @@ typedef struct StepRow {
 
 /*
  * Open the history at path and check that it is usable: ours (or empty),
- * not from a newer version, writable. With create, a missing file (and its
- * folder) is made, 0600 and 0700. Returns NULL with a message in err.
+ * not from a newer version, writable, and (when small enough to check
+ * cheaply) not damaged. With create, a missing file (and its folder) is
+ * made, 0600 and 0700. While another process holds the history, the
+ * wait says so after a second and ends when *stop turns non-zero.
+ * Returns NULL with a message in err.
  */
-Record *record_open(const char *path, int create, Buf *err);
+Record *record_open(const char *path, int create, const volatile sig_atomic_t *stop, Buf *err);
 void record_close(Record *r);
 const char *record_path(Record *r);
 
@@ -77,11 +82,28 @@ int record_step_add(Record *r, const StepRow *row);
 /* Add a log line of the run, after step seq; flushed like steps. 0 or -1. */
 int record_log_add(Record *r, int64_t run, int seq, const char *level, const char *message, int64_t at_ms);
 
-/* Commit every pending step and log line. 0 or -1. */
+/*
+ * Commit every pending step and log line. 0 or -1; after a failure the
+ * pending rows are dropped: what was reported lost stays lost.
+ */
 int record_flush(Record *r);
 
 /* The same, synchronously: it survives a power loss (manual answers). 0 or -1. */
 int record_flush_durable(Record *r);
+
+/*
+ * Copy the history to dest as it is now, consistently, while runs may go
+ * on writing: SQLite's backup API into a new file that replaces dest only
+ * once its integrity is checked; the key for secret answers goes to
+ * dest-key beside it. 0 or -1.
+ */
+int record_backup(Record *r, const char *dest);
+
+/*
+ * Mark a run interrupted on a connection of its own (the watchdog's, while
+ * the main thread is stuck in C code). 0 or -1.
+ */
+int record_mark_interrupted(const char *path, int64_t run, const char *error);
 
 /* The last error, with SQLite's message. */
 const char *record_error(Record *r);
@@ -94,6 +116,9 @@ const char *record_error(Record *r);
 int record_query_runs(Record *r, lua_State *L, const char *pipeline);
 int record_query_run(Record *r, lua_State *L, int64_t id);          /* nil when absent */
 int record_query_history(Record *r, lua_State *L, const char *pipeline, const char *step);
+
+/* The newest run that resumed run, 0 when none, -1 on error. */
+int64_t record_run_resumed_by(Record *r, int64_t run);
 
 /*
  * The queries behind report and suggest ([-0, +1] a table, or -1):

@@ -3,6 +3,7 @@
 #include "path.h"
 
 #include <editline/readline.h>
+#include <errno.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,43 @@ static char **complete(const char *text, int start, int end)
 }
 
 /*
+ * libedit reads each character through this: a wait that a Ctrl-C ends
+ * even when it came before the wait began (it gives end of input, and
+ * read_line sees the interruption). UTF-8 comes back as one code point.
+ */
+static int repl_getc(FILE *f)
+{
+	int fd = fileno(f), need = 0;
+	unsigned char c;
+	unsigned point = 0;
+	do {
+		ssize_t n;
+		if (!need && host_wait(fd, -1) < 0)
+			return EOF;
+		while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+			if (!need && host_interrupted)
+				return EOF;
+		if (n != 1)
+			return EOF;
+		if (need) {
+			if ((c & 0xC0) != 0x80)
+				return c;   /* not UTF-8 after all: the byte as it is */
+			point = point << 6 | (c & 0x3F);
+			need--;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			point = c & 0x07, need = 3;
+		} else if (c >= 0xE0) {
+			point = c & 0x0F, need = 2;
+		} else if (c >= 0xC2 && c < 0xE0) {
+			point = c & 0x1F, need = 1;
+		} else {
+			point = c;
+		}
+	} while (need);
+	return (int)point;
+}
+
+/*
  * Read one line: from libedit on a terminal, else from stdin. Pushes it
  * ([-0, +1]) and returns 1, or returns 0 at end of input. Ctrl-C at the
  * prompt gives an empty line.
@@ -179,8 +217,7 @@ static int read_line(lua_State *L, Host *h, int first)
 		char *line = readline(first ? PROMPT : PROMPT2);
 		if (!line) {
 			if (host_interrupted) {
-				host_interrupted = 0;
-				lua_sethook(L, NULL, 0, 0);
+				host_interrupt_forget(L);
 				fputc('\n', stdout);
 				lua_pushliteral(L, "");
 				return 1;
@@ -273,9 +310,8 @@ static void print_values(lua_State *L, int first)
 /* Forget an interruption or failure once it has been reported: the prompt goes on. */
 static void forget_error(lua_State *L, Host *h)
 {
-	host_interrupted = 0;
+	host_interrupt_forget(L);
 	h->exit_code = 0;
-	lua_sethook(L, NULL, 0, 0);
 }
 
 /* Run the function below nargs arguments; print its results, or its error and traceback. */
@@ -375,6 +411,7 @@ int repl_command(lua_State *L, const Options *opt)
 	lua_rawseti(L, -2, 0);
 	words = lua_gettop(L);
 	answers_load(L, opt);
+	host_signals_install(L);
 	history_open(L, h, 1);
 	h->pipeline = lua_pushstring(L, opt->name ? opt->name : "repl");
 	run_begin(L, h, words, script ? hash : NULL);
@@ -387,6 +424,7 @@ int repl_command(lua_State *L, const Options *opt)
 		repl_state = L;
 		rl_readline_name = "understudy";
 		rl_catch_signals = 0;
+		rl_getc_function = repl_getc;
 		rl_attempted_completion_function = complete;
 		rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^#~[]";
 		rl_initialize();

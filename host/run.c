@@ -1,5 +1,6 @@
 /* run.c: the commands: run a pipeline, check a script, view the record. */
 #include "host.h"
+#include "child.h"
 #include "codec.h"
 #include "sha256.h"
 #include "../stdlib/stdlib.h"
@@ -45,10 +46,17 @@ int script_load(lua_State *L, const char *path, char hash[65])
 	fclose(f);
 	if (hash)
 		sha256_hex(buf_str(&text), text.len, hash);
-	/* A first line starting with # (#!/usr/bin/env understudy) is skipped, as lua does. */
-	if (text.len && text.data[0] == '#')
+	/* A UTF-8 BOM, then a first line starting with # (#!/usr/bin/env understudy), are skipped as lua does. */
+	if (text.len >= 3 && memcmp(text.data, "\xEF\xBB\xBF", 3) == 0)
+		skip = 3;
+	if (skip < text.len && text.data[skip] == '#')
 		while (skip < text.len && text.data[skip] != '\n')
 			skip++;
+	if (skip < text.len && text.data[skip] == LUA_SIGNATURE[0]) {
+		fprintf(stderr, "understudy: %s: a precompiled Lua chunk; understudy runs Lua source only\n", path);
+		buf_free(&text);
+		return EXIT_USAGE;
+	}
 	lua_pushfstring(L, "@%s", path);
 	rc = luaL_loadbufferx(L, buf_str(&text) + skip, text.len - skip, lua_tostring(L, -1), "t");
 	lua_remove(L, -2);
@@ -96,7 +104,7 @@ void answers_load(lua_State *L, const Options *opt)
 			host_fail(L, EXIT_USAGE, "%s", lua_tostring(L, -1));
 		}
 		buf_free(&err);
-		if (!lua_istable(L, -1) || lua_rawlen(L, -1) > 0)
+		if (!lua_istable(L, -1) || lua_rawlen(L, -1) > 0 || codec_is_array(L, -1))
 			host_fail(L, EXIT_USAGE, "--answers %s: expected a JSON object {\"step\": answer}", opt->answers_file);
 		lua_pushnil(L);
 		while (lua_next(L, -2)) {
@@ -210,37 +218,17 @@ static const char *args_json(lua_State *L, int words)
 	return lua_tostring(L, -1);
 }
 
-/* os.exit([code [, close]]): finish the run in the record first, then exit. */
-static int l_exit(lua_State *L)
-{
-	Host *h = host_get(L);
-	int code;
-	if (lua_isboolean(L, 1))
-		code = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
-	else
-		code = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
-	if (h->rec && h->run) {
-		const char *error = code ? lua_pushfstring(L, "the script called os.exit(%d)", code) : NULL;
-		if (record_run_finish(h->rec, h->run, code ? "failed" : "ok", error) != 0) {
-			fprintf(stderr, "understudy: history unusable: %s\n", record_error(h->rec));
-			code = EXIT_HISTORY;
-		}
-	}
-	fflush(stdout);
-	if (lua_toboolean(L, 2))
-		lua_close(L);
-	exit(code);
-}
-
 /* Open the record, or fail with code 3 ([-0, +1]: the path). */
 Record *history_open(lua_State *L, Host *h, int create)
 {
 	Buf err = { 0 };
 	const char *path = host_db_path(L, h->opt);
-	h->rec = record_open(path, create, &err);
+	h->rec = record_open(path, create, &host_interrupted, &err);
 	if (!h->rec) {
 		lua_pushfstring(L, "history unusable: %s", buf_str(&err));
 		buf_free(&err);
+		if (host_interrupted)
+			host_fail(L, host_interrupt_code(), "interrupted while waiting for the history %s", path);
 		host_fail(L, EXIT_HISTORY, "%s", lua_tostring(L, -1));
 	}
 	buf_free(&err);
@@ -261,10 +249,7 @@ void run_begin(lua_State *L, Host *h, int words, const char *hash)
 	h->operator = operator_name(L, opt);
 	h->tty = isatty(STDIN_FILENO);
 	stdlib_open(L);
-	lua_getglobal(L, "os");
-	lua_pushcfunction(L, l_exit);
-	lua_setfield(L, -2, "exit");
-	lua_pop(L, 1);
+	outside_open(L);
 	step_open(L);
 	if (host_load_embedded(L, "lua/prelude.lua") != LUA_OK)
 		lua_error(L);
@@ -285,10 +270,11 @@ void run_begin(lua_State *L, Host *h, int words, const char *hash)
 	info.resumed_from = h->resumed_from;
 	info.started_ms = clock_wall_ms();
 	h->run = record_run_begin(h->rec, &info);
+	if (!h->run && host_interrupted)
+		host_fail(L, host_interrupt_code(), "interrupted while waiting for the history %s", record_path(h->rec));
 	if (!h->run)
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
 	lua_pop(L, 2);
-	host_signals_install(L);
 }
 
 /* The closing line: what the run did, and how to go on when it stopped. */
@@ -315,15 +301,16 @@ static int run_end(lua_State *L, Host *h, int status)
 	const char *status_word, *error = NULL;
 	int code;
 
+	host_watchdog_ending();
 	if (status == LUA_OK && !host_interrupted) {
 		status_word = "ok";
 		code = EXIT_OK;
 	} else {
 		const char *msg = status == LUA_OK ? "interrupted" : lua_tostring(L, -1);
-		code = host_exit_code(h, msg);
+		code = host_interrupted ? host_interrupt_code() : host_exit_code(h, msg);
+		status_word = host_interrupted || code == EXIT_INTERRUPTED ? "interrupted" : "failed";
 		if (host_interrupted)
-			code = EXIT_INTERRUPTED;
-		status_word = code == EXIT_INTERRUPTED ? "interrupted" : "failed";
+			child_end_every();
 		if (code == EXIT_FAILED && h->failure.len && strcmp(msg, buf_str(&h->failure)) == 0)
 			lua_pushfstring(L, "%s\n%s", msg, buf_str(&h->failure_trace));
 		else if (code == EXIT_FAILED)
@@ -347,6 +334,7 @@ static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
 {
 	int nargs;
 	run_begin(L, h, words, hash);
+	host_watchdog_start(record_path(h->rec), h->run);
 	lua_pushvalue(L, chunk);
 	nargs = script_args(L, h->opt, words);
 	int status = host_pcall(L, nargs, 0);
@@ -371,6 +359,7 @@ int run_command(lua_State *L, const Options *opt)
 	}
 	words = lua_gettop(L);
 	answers_load(L, opt);
+	host_signals_install(L);   /* a wait for the history yields to them */
 	history_open(L, h, 1);
 	h->pipeline = pipeline_name(L, opt, script);
 	return launch(L, h, chunk, words, hash);
@@ -412,6 +401,72 @@ static void mark_abandoned(lua_State *L, int rows, int single)
 	}
 }
 
+/*
+ * Refuse to resume a run that was resumed already: the resume ran its
+ * remaining steps live, and they would run again. Points at the newest
+ * run of the chain instead.
+ */
+static void resume_check_not_resumed(lua_State *L, Host *h, int64_t id)
+{
+	int64_t by = record_run_resumed_by(h->rec, id), newest = by, next;
+	const char *status;
+	if (by == 0)
+		return;
+	while (newest > 0 && (next = record_run_resumed_by(h->rec, newest)) > 0)
+		newest = next;
+	if (by < 0 || newest < 0 || record_query_run(h->rec, L, newest))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	lua_getfield(L, -1, "status");
+	status = lua_tostring(L, -1);
+	if (status && strcmp(status, "ok") == 0)
+		host_fail(L, EXIT_USAGE, "resume: run %I was resumed to the end by run %I; resuming it again would"
+		          " run its remaining steps again (add --force to do so)", (lua_Integer)id, (lua_Integer)newest);
+	host_fail(L, EXIT_USAGE, "resume: run %I was resumed already; go on with its newest resume: understudy resume %I"
+	          " (or add --force to run its remaining steps again)", (lua_Integer)id, (lua_Integer)newest);
+}
+
+/* Does the list of step rows at idx hold nothing but replays? */
+static int only_replays(lua_State *L, int idx)
+{
+	int only = 1;
+	idx = lua_absindex(L, idx);
+	for (lua_Integer i = 1; only && lua_rawgeti(L, idx, i) == LUA_TTABLE; i++) {
+		lua_getfield(L, -1, "how");
+		only = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "replay") == 0;
+		lua_pop(L, 2);
+	}
+	if (only)
+		lua_pop(L, 1);   /* the nil past the end */
+	return only;
+}
+
+/*
+ * Push the steps a resume of the run at idx replays: the run's own; but a
+ * resume killed while it was still replaying recorded only some of its
+ * replays, and never went live: then what it replayed, the run it resumed,
+ * has them all ([-0, +1]).
+ */
+static void replay_steps(lua_State *L, Host *h, int run)
+{
+	lua_getfield(L, run, "steps");
+	lua_getfield(L, run, "resumed_from");
+	while (lua_isinteger(L, -1) && only_replays(L, -2)) {
+		int64_t from = lua_tointeger(L, -1);
+		lua_pop(L, 2);
+		if (record_query_run(h->rec, L, from))
+			host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+		if (lua_isnil(L, -1)) {
+			lua_pop(L, 1);
+			lua_getfield(L, run, "steps");
+			return;
+		}
+		lua_getfield(L, -1, "steps");
+		lua_getfield(L, -2, "resumed_from");
+		lua_remove(L, -3);
+	}
+	lua_pop(L, 1);
+}
+
 int resume_command(lua_State *L, const Options *opt)
 {
 	Host *h = host_get(L);
@@ -424,6 +479,7 @@ int resume_command(lua_State *L, const Options *opt)
 	if (*end || end == opt->words[0] || id <= 0)
 		return host_fail(L, EXIT_USAGE, "resume: RUN must be a run number, not '%s'", opt->words[0]);
 	answers_load(L, opt);
+	host_signals_install(L);
 	history_open(L, h, 1);
 	if (record_query_run(h->rec, L, id))
 		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
@@ -440,6 +496,8 @@ int resume_command(lua_State *L, const Options *opt)
 		                 lua_tostring(L, -2), lua_tostring(L, -1));
 	}
 	lua_pop(L, 1);
+	if (!opt->force)
+		resume_check_not_resumed(L, h, id);
 
 	/* The script, as the run saw it: a relative path is taken from the run's folder. */
 	lua_getfield(L, run, "script");
@@ -474,7 +532,7 @@ int resume_command(lua_State *L, const Options *opt)
 	if (!recorded_hash || strcmp(recorded_hash, hash) != 0)
 		fprintf(stderr, "understudy: warning: %s changed since run %lld; its steps are replayed while they match\n",
 		        script, id);
-	lua_getfield(L, run, "steps");
+	replay_steps(L, h, run);
 	lua_setfield(L, LUA_REGISTRYINDEX, REPLAY);
 	h->resumed_from = id;
 	lua_getfield(L, run, "pipeline");
@@ -531,9 +589,14 @@ static int export_command(lua_State *L, Host *h, const Options *opt)
 int view_command(lua_State *L, const Options *opt)
 {
 	Host *h = host_get(L);
-	luaL_requiref(L, "json", luaopen_json, 1);
+	luaL_requiref(L, "understudy.json", luaopen_json, 0);
 	lua_pop(L, 1);
 	history_open(L, h, 0);
+	if (strcmp(opt->command, "backup") == 0) {
+		if (record_backup(h->rec, opt->words[0]))
+			return host_fail(L, EXIT_HISTORY, "backup: %s", record_error(h->rec));
+		return EXIT_OK;
+	}
 	return view_print(L, h, opt);
 }
 

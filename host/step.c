@@ -15,6 +15,7 @@
 #define ANSWERS_USED "understudy.answers_used"
 #define REPLAY "understudy.replay"
 #define SUMMARY_MAX 60
+#define WRONG_ANSWERS_MAX 3   /* in a row, without a terminal */
 
 enum { T_DONE, T_STRING, T_NUMBER, T_BOOLEAN, T_CHOICE, T_JSON };
 static const char *const type_names[] = { "done", "string", "number", "boolean", "choice", "json", NULL };
@@ -78,6 +79,88 @@ static void opts_check(lua_State *L, int idx, const char *name, const char *cons
 	}
 }
 
+/*
+ * The step's name, argument 1: text that status lines, tables and the
+ * record can hold, or raise naming where the script called the step.
+ */
+static const char *step_name(lua_State *L)
+{
+	size_t n, i = 0;
+	luaL_Buffer shown;
+	const char *name = luaL_checklstring(L, 1, &n);
+	const char *why = n == 0 ? "is empty" : NULL;
+	while (!why && i < n) {
+		unsigned char c = (unsigned char)name[i];
+		size_t k = codec_utf8_len((const unsigned char *)name + i, n - i);
+		if (c == 0)
+			why = "holds a NUL byte";
+		else if (c < 0x20 || c == 0x7f)
+			why = "holds a control character (a newline, a tab...)";
+		else if (k == 0)
+			why = "is not valid UTF-8";
+		i += k ? k : 1;
+	}
+	if (!why)
+		return name;
+	luaL_where(L, 1);
+	luaL_buffinit(L, &shown);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		char esc[8];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			luaL_addchar(&shown, (char)c);
+		} else {
+			snprintf(esc, sizeof esc, "\\x%02X", (unsigned)c);   /* the bytes it has */
+			luaL_addstring(&shown, esc);
+		}
+	}
+	luaL_pushresult(&shown);
+	lua_pushfstring(L, "step name \"%s\" %s", lua_tostring(L, -1), why);
+	lua_remove(L, -2);
+	lua_concat(L, 2);
+	lua_error(L);
+	return NULL;
+}
+
+/* Encode the value at idx for the record, with the run's secrets hidden; 0, or -1 with why. */
+static int step_encode(lua_State *L, Host *h, int idx, Buf *out, int *hidden)
+{
+	return codec_encode_hiding(L, idx, out, &h->why, &h->secrets, hidden);
+}
+
+/*
+ * Remember the value at idx as a secret of step name: a string, a number,
+ * and those inside a table (an encodable one: no cycles).
+ */
+static void secrets_remember(lua_State *L, Host *h, const char *name, int idx)
+{
+	idx = lua_absindex(L, idx);
+	switch (lua_type(L, idx)) {
+	case LUA_TSTRING: {
+		size_t n;
+		const char *text = lua_tolstring(L, idx, &n);
+		secrets_add(&h->secrets, name, text, n);
+		break;
+	}
+	case LUA_TNUMBER: {
+		Buf b = { 0 }, why = { 0 };
+		if (codec_encode(L, idx, &b, &why) == 0)
+			secrets_add(&h->secrets, name, b.data, b.len);
+		buf_free(&b);
+		buf_free(&why);
+		break;
+	}
+	case LUA_TTABLE:
+		luaL_checkstack(L, 3, "secret answer nested too deep");
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			secrets_remember(L, h, name, -1);
+			lua_pop(L, 1);
+		}
+		break;
+	}
+}
+
 /* Start a step: next occurrence of its name, clocks, inputs encoded. */
 static void step_begin(lua_State *L, Host *h, Step *s, int inputs)
 {
@@ -91,7 +174,7 @@ static void step_begin(lua_State *L, Host *h, Step *s, int inputs)
 	lua_setfield(L, -2, s->name);
 	lua_pop(L, 1);
 	buf_reset(&h->inputs);
-	if (inputs && !lua_isnil(L, inputs) && codec_encode(L, inputs, &h->inputs, &h->why))
+	if (inputs && !lua_isnil(L, inputs) && step_encode(L, h, inputs, &h->inputs, NULL))
 		step_error(L, s->name, "inputs cannot be recorded as JSON: %s", buf_str(&h->why));
 	s->started_wall = clock_wall_ms();
 	s->started_mono = clock_mono_ms();
@@ -160,22 +243,53 @@ static lua_Integer field_integer(lua_State *L, const char *k)
 }
 
 /*
+ * Push the values a step returned, from the record: results (a JSON array)
+ * when it returned other than one value, else output. null is nil. Returns
+ * how many, or -1 with why in h->why.
+ */
+static int replay_values(lua_State *L, Host *h, const char *output, const char *results)
+{
+	int n;
+	if (!results) {
+		if (strcmp(output, "null") == 0) {
+			lua_pushnil(L);
+			return 1;
+		}
+		return codec_decode(L, output, strlen(output), &h->why) ? -1 : 1;
+	}
+	if (codec_decode(L, results, strlen(results), &h->why))
+		return -1;
+	n = (int)lua_rawlen(L, -1);
+	luaL_checkstack(L, n, "too many values to replay");
+	for (int i = 1; i <= n; i++) {
+		lua_rawgeti(L, -i, i);
+		if (codec_isnull(L, -1)) {
+			lua_pop(L, 1);
+			lua_pushnil(L);
+		}
+	}
+	lua_remove(L, -n - 1);
+	return n;
+}
+
+/*
  * When resuming, match this step with the next one the resumed run
- * finished. A match pushes the recorded value, records the replay and
- * returns 1; otherwise the step runs live and replay may stop here.
+ * finished. A match pushes the recorded values, records the replay and
+ * returns how many; otherwise the step runs live, replay may stop here,
+ * and -1 comes back.
  */
 static int replay_step(lua_State *L, Host *h, const Step *s)
 {
 	StepRow row;
-	const char *name, *output;
-	int top = lua_gettop(L);
+	const char *name, *output, *results;
+	int top = lua_gettop(L), n;
 	if (!h->replaying)
-		return 0;
+		return -1;
 	lua_getfield(L, LUA_REGISTRYINDEX, REPLAY);
 	if (lua_rawgeti(L, -1, h->replay_next) != LUA_TTABLE) {
 		h->replaying = 0;   /* past the last step the run finished */
 		lua_settop(L, top);
-		return 0;
+		return -1;
 	}
 	name = field_string(L, "name");
 	if (strcmp(name, s->name) != 0 || field_integer(L, "occurrence") != s->occurrence) {
@@ -185,24 +299,26 @@ static int replay_step(lua_State *L, Host *h, const Step *s)
 		        s->name, s->occurrence);
 		h->replaying = 0;
 		lua_settop(L, top);
-		return 0;
+		return -1;
 	}
 	if (strcmp(field_string(L, "status"), "ok") != 0) {
 		h->replaying = 0;   /* the step that did not finish: live from here */
 		lua_settop(L, top);
-		return 0;
+		return -1;
 	}
 	h->replay_next++;
 	output = field_string(L, "output");
+	results = field_string(L, "results");
 	if (!output || field_integer(L, "replayable") != 1 || field_integer(L, "secret")) {
 		fprintf(stderr, "understudy: warning: step \"%s\" runs again: its value %s\n", s->name,
 		        field_integer(L, "secret") ? "is secret and was never stored" : "could not be recorded");
 		lua_settop(L, top);
-		return 0;
+		return -1;
 	}
 	step_row(h, s, &row);
 	row.how = "replay";
 	row.output = output;
+	row.results = results;
 	row.instructions = s->kind[0] == 'm' ? lua_tostring(L, 2) : NULL;
 	row.replay_of = field_integer(L, "replay_of");
 	if (!row.replay_of)
@@ -211,13 +327,11 @@ static int replay_step(lua_State *L, Host *h, const Step *s)
 	if (record_step_add(h->rec, &row))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
 	step_status(h, &row, output);
-	if (strcmp(output, "null") == 0)
-		lua_pushnil(L);
-	else if (codec_decode(L, output, strlen(output), &h->why))
+	if ((n = replay_values(L, h, output, results)) < 0)
 		host_fail(L, EXIT_HISTORY, "step \"%s\": the recorded value cannot be read: %s", s->name, buf_str(&h->why));
-	lua_replace(L, top + 1);
-	lua_settop(L, top + 1);
-	return 1;
+	lua_rotate(L, top + 1, n);   /* the values above the arguments, the record's tables after them */
+	lua_settop(L, top + n);
+	return n;
 }
 
 /* Read the options of manual() into sp; values pushed at known slots. */
@@ -225,7 +339,7 @@ static void spec_read(lua_State *L, Spec *sp)
 {
 	int opts = 3, base;
 	memset(sp, 0, sizeof *sp);
-	sp->name = luaL_checkstring(L, 1);
+	sp->name = step_name(L);
 	luaL_checkstring(L, 2);
 	opts_check(L, opts, sp->name, manual_options);
 	lua_settop(L, opts);
@@ -373,6 +487,11 @@ static int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text,
 		lua_pushboolean(L, 1);
 		return 0;
 	}
+	/* Text after a NUL byte would be ignored by the comparisons below. */
+	if (sp->type != T_STRING && memchr(t->data ? t->data : "", '\0', t->len)) {
+		buf_adds(reason, "the answer holds a NUL byte");
+		return -1;
+	}
 	if (t->len == 0) {
 		if (sp->def) {
 			lua_pushvalue(L, sp->def);
@@ -391,11 +510,14 @@ static int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text,
 		return 0;
 	case T_NUMBER:
 	{
-		size_t used = lua_stringtonumber(L, buf_str(t));
-		if (used == t->len + 1)
-			return 0;
-		if (used)
-			lua_pop(L, 1);   /* a number that stops early: "1\0x" */
+		if (lua_stringtonumber(L, buf_str(t)) == t->len + 1) {
+			lua_Number v = lua_tonumber(L, -1);
+			if (v - v == 0)
+				return 0;
+			lua_pop(L, 1);
+			buf_addf(reason, "not a finite number: \"%s\"", shown);
+			return -1;
+		}
 	}
 		buf_addf(reason, "not a number: \"%s\"", shown);
 		return -1;
@@ -435,19 +557,35 @@ static int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text,
 	return -1;
 }
 
-/* Run validate(value) for the value on top; 0, or -1 with its reason. */
-static int answer_validate(lua_State *L, const Spec *sp, Buf *reason)
+/*
+ * Does the step take the value on top? It must be recordable (JSON holds
+ * it: its canonical text goes to h->output) and pass validate(value).
+ * 0, or -1 with the reason. A secret's value is remembered first, so that
+ * a reason quoting it shows <secret:NAME> instead.
+ */
+static int answer_accept(lua_State *L, Host *h, const Spec *sp, Buf *reason)
 {
 	int ok;
+	buf_reset(reason);
+	buf_reset(&h->output);
+	if (codec_encode(L, -1, &h->output, &h->why)) {
+		buf_addf(reason, "the answer cannot be recorded: %s", buf_str(&h->why));
+		return -1;
+	}
+	if (sp->secret)
+		secrets_remember(L, h, sp->name, -1);
 	if (!sp->validate)
 		return 0;
 	lua_pushvalue(L, sp->validate);
 	lua_pushvalue(L, -2);
 	lua_call(L, 1, 2);
 	ok = lua_toboolean(L, -2);
-	buf_reset(reason);
-	if (!ok)
-		buf_adds(reason, lua_isstring(L, -1) ? lua_tostring(L, -1) : "rejected by validate");
+	if (!ok && lua_isstring(L, -1)) {
+		buf_adds(reason, host_hide_secrets(L, lua_tostring(L, -1)));
+		lua_pop(L, 1);
+	} else if (!ok) {
+		buf_adds(reason, "rejected by validate");
+	}
 	lua_pop(L, 2);
 	return ok ? 0 : -1;
 }
@@ -530,7 +668,7 @@ static int answer_from_flags(lua_State *L, Host *h, const Spec *sp)
 	return host_fail(L, EXIT_USAGE, "step \"%s\": the answer given by --answer/--answers is wrong: %s",
 	                 sp->name, buf_str(&h->reason));
 check:
-	if (answer_validate(L, sp, &h->reason))
+	if (answer_accept(L, h, sp, &h->reason))
 		return host_fail(L, EXIT_USAGE, "step \"%s\": the answer given by --answer/--answers is wrong: %s",
 		                 sp->name, buf_str(&h->reason));
 	return 1;
@@ -554,9 +692,9 @@ static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence
 		lua_pushvalue(L, sp->inputs);
 		lua_setfield(L, -2, "inputs");
 	}
-	buf_reset(&h->why);
-	if (codec_encode(L, -1, &h->why, &h->reason) == 0 &&
-	    notify_post(sp->notify, buf_str(&h->why), &h->reason) != 0)
+	buf_reset(&h->line);
+	if (codec_encode_hiding(L, -1, &h->line, &h->reason, &h->secrets, NULL) == 0 &&
+	    notify_post(sp->notify, buf_str(&h->line), &h->reason) != 0)
 		fprintf(stderr, "understudy: warning: step \"%s\": notify %s failed: %s\n",
 		        sp->name, sp->notify, buf_str(&h->reason));
 	lua_pop(L, 1);
@@ -569,6 +707,7 @@ static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence
 static const char *answer_from_person(lua_State *L, Host *h, const Spec *sp, int occurrence)
 {
 	Buf *prompt = &h->prompt, *reason = &h->reason;
+	int wrong = 0;
 	if (sp->notify)
 		notify_waiting(L, h, sp, occurrence);
 	prompt_text(L, h, sp, occurrence, prompt);
@@ -585,10 +724,14 @@ static const char *answer_from_person(lua_State *L, Host *h, const Spec *sp, int
 			host_raise_interrupt(L, "end of input at step \"%s\"; answer it with --answer '%s=VALUE'",
 			                     sp->name, sp->name);
 		if (answer_parse(L, h, sp, buf_str(&h->line), h->line.len, reason) == 0) {
-			if (answer_validate(L, sp, reason) == 0)
+			if (answer_accept(L, h, sp, reason) == 0)
 				break;
 			lua_pop(L, 1);
 		}
+		/* Lines from a file or a pipe do not get better by asking again: three wrong ones end the run. */
+		if (!h->tty && ++wrong == WRONG_ANSWERS_MAX)
+			host_fail(L, EXIT_USAGE, "step \"%s\": %d wrong answers in a row from standard input, the last: %s;"
+			          " answer it with --answer '%s=VALUE'", sp->name, wrong, buf_str(reason), sp->name);
 		fprintf(stderr, "  ! %s\n", buf_str(reason));
 		/* Ask again with the prompt's last line only. */
 		const char *last = strrchr(buf_str(prompt), '\n');
@@ -599,6 +742,22 @@ static const char *answer_from_person(lua_State *L, Host *h, const Spec *sp, int
 		}
 	}
 	return h->tty ? "prompt" : "stdin";
+}
+
+/*
+ * Describe, in out, a value the record cannot hold, as the JSON string
+ * "(not JSON: why)", with why from h->why (valid UTF-8: the codec makes
+ * it so) and the secrets hidden.
+ */
+static void describe_unrecordable(lua_State *L, Host *h, Buf *out)
+{
+	buf_reset(out);
+	lua_pushfstring(L, "(not JSON: %s)", host_hide_secrets(L, buf_str(&h->why)));
+	if (codec_encode(L, -1, out, &h->why) != 0) {
+		buf_reset(out);
+		buf_adds(out, "\"(not JSON)\"");
+	}
+	lua_pop(L, 2);
 }
 
 /* What the shadow automation proposed. */
@@ -637,18 +796,18 @@ static void candidate_run(lua_State *L, Host *h, const Spec *sp, Candidate *c)
 		return;
 	}
 	c->value = lua_gettop(L);
-	if (codec_encode(L, c->value, &h->candidate, &h->why)) {
-		buf_addf(&h->errors, "the candidate's answer cannot be recorded: %s", buf_str(&h->why));
-		buf_reset(&h->candidate);
-		lua_pushfstring(L, "(not JSON: %s)", buf_str(&h->why));
-		codec_encode(L, -1, &h->candidate, &h->why);
+	if (step_encode(L, h, c->value, &h->candidate, NULL)) {
+		buf_addf(&h->errors, "the candidate's answer cannot be recorded: %s", host_hide_secrets(L, buf_str(&h->why)));
 		lua_pop(L, 1);
+		describe_unrecordable(L, h, &h->candidate);
 		return;
 	}
-	if (answer_check(L, sp, c->value, &h->reason) == 0 && answer_validate(L, sp, &h->reason) == 0)
+	lua_pushvalue(L, c->value);
+	if (answer_check(L, sp, c->value, &h->reason) == 0 && answer_accept(L, h, sp, &h->reason) == 0)
 		c->usable = 1;
 	else
 		buf_addf(&h->errors, "the candidate's answer is not a valid answer: %s", buf_str(&h->reason));
+	lua_pop(L, 1);
 }
 
 /* Does the person's answer (at ans, JSON in h->output) agree with the candidate? */
@@ -691,18 +850,20 @@ static int l_manual(lua_State *L)
 	Candidate cand = { 0 };
 	char secret_hash[65];
 	const char *how = NULL;
-	int ans, streak = 0;
+	int ans, streak = 0, hidden = 0, n;
 
 	spec_read(L, &sp);
 	if (sp.def && sp.type != T_DONE && answer_check(L, &sp, sp.def, &h->why))
 		step_error(L, sp.name, "default is wrong: %s", buf_str(&h->why));
+	buf_reset(&h->output);
+	if (sp.def && codec_encode(L, sp.def, &h->output, &h->why))
+		step_error(L, sp.name, "default cannot be recorded: %s", buf_str(&h->why));
 	s.name = sp.name;
 	s.kind = "manual";
 	step_begin(L, h, &s, sp.inputs);
-	if (replay_step(L, h, &s))
-		return 1;
-	if (record_flush(h->rec))
-		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if ((n = replay_step(L, h, &s)) >= 0)
+		return n;
+	host_outside(L);
 	if (sp.candidate)
 		candidate_run(L, h, &sp, &cand);
 	else
@@ -734,16 +895,21 @@ static int l_manual(lua_State *L)
 	row.instructions = lua_tostring(L, 2);
 	row.secret = sp.secret;
 	buf_reset(&h->output);
-	if (codec_encode(L, ans, &h->output, &h->why))
-		host_fail(L, EXIT_USAGE, "step \"%s\": the answer cannot be recorded: %s", sp.name, buf_str(&h->why));
-	if (!sp.secret) {
-		row.output = buf_str(&h->output);
-	} else {
+	if (sp.secret) {
+		/* Only a keyed hash of a secret is kept, for consistency. */
 		unsigned char key[32];
+		if (codec_encode(L, ans, &h->output, &h->why))
+			host_fail(L, EXIT_USAGE, "step \"%s\": the answer cannot be recorded: %s", sp.name, buf_str(&h->why));
+		secrets_remember(L, h, sp.name, ans);
 		if (record_secret_key(h->rec, key))
 			host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
 		sha256_hmac_hex(key, sizeof key, h->output.data, h->output.len, secret_hash);
 		row.secret_hash = secret_hash;
+	} else {
+		if (step_encode(L, h, ans, &h->output, &hidden))
+			host_fail(L, EXIT_USAGE, "step \"%s\": the answer cannot be recorded: %s", sp.name, buf_str(&h->why));
+		row.output = buf_str(&h->output);
+		row.replayable = !hidden;   /* a secret in it: asked again on resume, never replayed */
 	}
 	if (sp.candidate) {
 		row.candidate_source = cand.source[0] ? cand.source : NULL;
@@ -754,15 +920,55 @@ static int l_manual(lua_State *L)
 		if (host_interrupted)
 			host_raise_interrupt(L, "interrupted at step \"%s\"", sp.name);
 	}
-	row.error = h->errors.len ? buf_str(&h->errors) : NULL;
+	row.error = h->errors.len ? host_hide_secrets(L, buf_str(&h->errors)) : NULL;
 	step_commit(L, h, &row);
 	step_status(h, &row, sp.secret ? "(secret)" : row.output);
 	if (strcmp(how, "candidate") == 0)
 		fprintf(stderr, "  %s answered by candidate: %d/%d agreed\n", sp.name, streak, sp.trust);
 	else if (row.candidate_agrees == 0)
 		fprintf(stderr, "  ! the candidate %s%s\n", h->errors.len ? "failed: " : "proposed ",
-		        h->errors.len ? buf_str(&h->errors) : sp.secret ? "another answer" : buf_str(&h->candidate));
+		        h->errors.len ? row.error : sp.secret ? "another answer" : buf_str(&h->candidate));
+	lua_pushvalue(L, ans);
 	return 1;
+}
+
+/*
+ * Record in h->output the values of an auto step, from base + 1 to the top,
+ * as row's output (the first value, null when none) and, when there are
+ * not exactly one, results (all of them, as a JSON array). A value the
+ * record cannot hold is described instead, and the row is not replayable;
+ * so is one with a secret in it.
+ */
+static void auto_values(lua_State *L, Host *h, int base, StepRow *row)
+{
+	int nres = lua_gettop(L) - base, hidden = 0, more = 0, rc = 0;
+	size_t results = 0;
+	buf_reset(&h->output);
+	if (nres == 0)
+		buf_adds(&h->output, "null");
+	else
+		rc = step_encode(L, h, base + 1, &h->output, &hidden);
+	if (rc == 0 && nres != 1) {
+		buf_addc(&h->output, '\0');   /* output, then results, in one buffer */
+		results = h->output.len;
+		buf_addc(&h->output, '[');
+		for (int i = 1; i <= nres && rc == 0; i++) {
+			if (i > 1)
+				buf_addc(&h->output, ',');
+			rc = step_encode(L, h, base + i, &h->output, &more);
+			hidden += more;
+		}
+		buf_addc(&h->output, ']');
+	}
+	if (rc != 0) {
+		describe_unrecordable(L, h, &h->output);
+		results = 0;
+		row->replayable = 0;
+	}
+	row->output = buf_str(&h->output);
+	row->results = results ? h->output.data + results : NULL;
+	if (hidden)
+		row->replayable = 0;
 }
 
 /* auto(name, fn [, opts]) -> what fn returns */
@@ -774,9 +980,9 @@ static int l_auto(lua_State *L)
 	StepRow row;
 	lua_Integer retries = 0;
 	Buf *errors = &h->errors;
-	int ok = 0, base, nres;
+	int ok = 0, base, n;
 
-	s.name = luaL_checkstring(L, 1);
+	s.name = step_name(L);
 	s.kind = "auto";
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	opts_check(L, 3, s.name, known);
@@ -795,8 +1001,8 @@ static int l_auto(lua_State *L)
 	}
 	/* 4: inputs, 5: retries */
 	step_begin(L, h, &s, 4);
-	if (replay_step(L, h, &s))
-		return 1;
+	if ((n = replay_step(L, h, &s)) >= 0)
+		return n;
 	buf_reset(errors);
 	base = lua_gettop(L);
 	for (lua_Integer attempt = 0; attempt <= retries; attempt++) {
@@ -812,39 +1018,28 @@ static int l_auto(lua_State *L)
 		buf_addf(errors, "%s\n%s\n", lua_tostring(L, -1), buf_str(&h->traceback));
 		if (attempt == retries || host_interrupted)
 			break;
-		fprintf(stderr, "[retry] auto %s: %s\n", s.name, lua_tostring(L, -1));
+		fprintf(stderr, "[retry] auto %s: %s\n", s.name, host_hide_secrets(L, lua_tostring(L, -1)));
+		lua_pop(L, 1);
 	}
-	nres = lua_gettop(L) - base;
+	n = lua_gettop(L) - base;
 
 	step_row(h, &s, &row);
 	row.how = "run";
-	buf_reset(&h->output);
 	if (errors->len) {
 		errors->data[--errors->len] = '\0';
-		row.error = buf_str(errors);
+		row.error = host_hide_secrets(L, buf_str(errors));
+		lua_insert(L, base);   /* below the values or the error message */
+		base++;
 	}
-	if (ok) {
-		if (nres == 0) {
-			buf_adds(&h->output, "null");
-			row.output = buf_str(&h->output);
-		} else if (codec_encode(L, base + 1, &h->output, &h->why) == 0) {
-			row.output = buf_str(&h->output);
-		} else {
-			buf_reset(&h->output);
-			lua_pushfstring(L, "(not JSON: %s)", buf_str(&h->why));
-			codec_encode(L, -1, &h->output, &h->why);
-			lua_pop(L, 1);
-			row.output = buf_str(&h->output);
-			row.replayable = 0;
-		}
-	} else {
+	if (ok)
+		auto_values(L, h, base, &row);
+	else
 		row.status = host_interrupted ? "interrupted" : "failed";
-	}
 	if (record_step_add(h->rec, &row))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
 	step_status(h, &row, ok ? row.output : NULL);
 	if (!ok) {
-		const char *msg = lua_tostring(L, -1);
+		const char *msg = host_hide_secrets(L, lua_tostring(L, -1));
 		if (host_interrupted)
 			host_raise_interrupt(L, "interrupted at step \"%s\"", s.name);
 		buf_reset(&h->failure);
@@ -854,7 +1049,7 @@ static int l_auto(lua_State *L)
 		lua_pushstring(L, buf_str(&h->failure));
 		return lua_error(L);
 	}
-	return nres;
+	return n;
 }
 
 /* Register manual and auto, and the registry tables they use. */

@@ -1,5 +1,5 @@
 -- lua/format.lua: what views.lua and report.lua both need: JSON columns as values, short text, durations.
-local json = require "json"
+local json = require "understudy.json"
 
 local M = {}
 

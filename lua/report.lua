@@ -1,5 +1,5 @@
 -- lua/report.lua: verdicts from the record (report), the auto() code they lead to (suggest).
-local json = require "json"
+local json = require "understudy.json"
 
 local M = {}
 

@@ -1,5 +1,5 @@
 -- lua/views.lua: the record as people read it (aligned tables) and as programs do (--json).
-local json = require "json"
+local json = require "understudy.json"
 
 local M = {}
 

@@ -57,6 +57,7 @@ static int fs_write(lua_State *L)
 	const char *path = luaL_checkstring(L, 1);
 	size_t n, done = 0;
 	const char *text = luaL_checklstring(L, 2, &n);
+	host_outside(L);
 	const char *tmp = lua_pushfstring(L, "%s.tmp.%d", path, (int)getpid());
 	struct stat st;
 	mode_t mode = stat(path, &st) == 0 ? st.st_mode & 07777 : 0666;
@@ -126,6 +127,7 @@ static int fs_list(lua_State *L)
 static int fs_mkdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
+	host_outside(L);
 	struct stat st;
 	lua_pushfstring(L, "%s/x", path);
 	if (path_make_parent(lua_tostring(L, -1)) != 0 || stat(path, &st) != 0)
@@ -142,6 +144,7 @@ static int fs_mkdir(lua_State *L)
 static int fs_remove(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
+	host_outside(L);
 	if (remove(path) != 0)
 		return fs_fail(L, path);
 	lua_pushboolean(L, 1);

@@ -20,6 +20,7 @@ static int log_write(lua_State *L)
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
+	host_hide_secrets(L, lua_tostring(L, -1));   /* a secret never reaches the log */
 	fprintf(stderr, "[%s] %s\n", level, lua_tostring(L, -1));
 	if (h && h->rec && h->run &&
 	    record_log_add(h->rec, h->run, h->seq, level, lua_tostring(L, -1), clock_wall_ms()) != 0)

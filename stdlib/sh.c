@@ -1,4 +1,5 @@
-/* sh.c: the sh module: run commands without a shell (posix_spawn) or through /bin/sh. */
+/* sh.c: the sh module: run commands without a shell or through /bin/sh. */
+#include "../host/child.h"
 #include "../host/host.h"
 #include "stdlib.h"
 
@@ -7,7 +8,6 @@
 #include <lauxlib.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,19 +137,18 @@ static int drain(int fd, Buf *b)
 
 /*
  * Start the command and wait for it, feeding stdin and reading both
- * outputs as they come (no deadlock on large output). Returns 0, or an
- * errno when it could not be started.
+ * outputs as they come (no deadlock on large output). The command leads
+ * a process group of its own that ends with the host, even by kill -9.
+ * Returns 0, or an errno when it could not be started.
  */
 static int command_run(Command *c)
 {
 	int in[2] = { -1, -1 }, out[2], err[2], rc;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, defaults;
+	ChildSpec spec;
 	pid_t pid;
 	size_t written = 0;
 	int64_t deadline = c->timeout_ms ? clock_mono_ms() + c->timeout_ms : 0;
-	int status = 0;
+	int status;
 
 	if (pipe2(out, O_CLOEXEC) != 0)
 		return errno;
@@ -163,33 +162,21 @@ static int command_run(Command *c)
 		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
 		return rc;
 	}
-	posix_spawn_file_actions_init(&fa);
-	if (c->input)
-		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	if (c->cwd)
-		posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigemptyset(&defaults);
-	sigaddset(&defaults, SIGPIPE);
-	sigaddset(&defaults, SIGINT);
-	sigaddset(&defaults, SIGTERM);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &defaults);
-	posix_spawnattr_setpgroup(&attr, 0);   /* its own group: a timeout kills it all */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-	rc = posix_spawnp(&pid, c->argv[0], &fa, &attr, c->argv, c->envp ? c->envp : environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	memset(&spec, 0, sizeof spec);
+	spec.argv = c->argv;
+	spec.envp = c->envp;
+	spec.cwd = c->cwd;
+	spec.in = c->input ? in[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
+	spec.out = out[1];
+	spec.err = err[1];
+	spec.group = 1;
+	pid = child_start(&spec);
+	rc = pid < 0 ? errno : 0;
 	close(out[1]);
 	close(err[1]);
-	if (c->input)
-		close(in[0]);
-	if (rc != 0) {
+	if (spec.in >= 0)
+		close(spec.in);
+	if (pid < 0) {
 		close(out[0]), close(err[0]);
 		if (c->input)
 			close(in[1]);
@@ -204,19 +191,24 @@ static int command_run(Command *c)
 
 	/*
 	 * Ctrl-C and SIGTERM stay blocked but while ppoll waits, so one that
-	 * comes between the check and the wait still ends the wait.
+	 * comes between the check and the wait still ends the wait. SIGPIPE
+	 * stays blocked: a command that stops reading its stdin fails our
+	 * write, it does not kill the host.
 	 */
-	sigset_t stop, waiting;
+	sigset_t stop, waiting, pipe_only;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &stop, &waiting);
-	host_child_group = pid;   /* a second Ctrl-C kills it before leaving */
+	sigset_t unblocked = waiting;
+	sigdelset(&unblocked, SIGINT);
+	sigdelset(&unblocked, SIGTERM);
 	int open_out = 1, open_err = 1;
 	while (open_out || open_err) {
 		if (host_interrupted && !c->interrupted) {
 			c->interrupted = 1;
-			killpg(pid, SIGKILL);
+			child_signal(pid, SIGKILL);
 		}
 		struct pollfd p[3] = {
 			{ open_out ? out[0] : -1, POLLIN, 0 },
@@ -227,7 +219,7 @@ static int command_run(Command *c)
 		if (deadline) {
 			int64_t left = deadline - clock_mono_ms();
 			if (left <= 0) {
-				killpg(pid, c->timed_out ? SIGKILL : SIGTERM);
+				child_signal(pid, c->timed_out ? SIGKILL : SIGTERM);
 				c->timed_out = 1;
 				deadline = clock_mono_ms() + KILL_GRACE_MS;
 				continue;
@@ -235,7 +227,7 @@ static int command_run(Command *c)
 			wait_ms = (int)left;
 		}
 		struct timespec ts = { wait_ms / 1000, (long)(wait_ms % 1000) * 1000000 };
-		if (ppoll(p, 3, wait_ms < 0 ? NULL : &ts, &waiting) < 0)
+		if (ppoll(p, 3, wait_ms < 0 ? NULL : &ts, &unblocked) < 0)
 			continue;   /* EINTR: the loop looks at host_interrupted */
 		if (p[0].revents)
 			open_out = drain(out[0], &c->out);
@@ -249,14 +241,18 @@ static int command_run(Command *c)
 				close(in[1]), in[1] = -1;   /* done, or the command stopped reading */
 		}
 	}
-	sigprocmask(SIG_SETMASK, &waiting, NULL);
 	if (in[1] >= 0)
 		close(in[1]);
 	close(out[0]);
 	close(err[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	/* A SIGPIPE our writes caused is ours to drop, not the script's. */
+	struct timespec now = { 0, 0 };
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	while (sigtimedwait(&pipe_only, NULL, &now) == SIGPIPE)
 		;
-	host_child_group = 0;
+	sigprocmask(SIG_SETMASK, &waiting, NULL);
+	status = child_wait(pid);
 	c->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	return 0;
 }
@@ -329,6 +325,7 @@ static int sh_run(lua_State *L)
 	lua_settop(L, 2);
 	c.argv = string_array(L, 1, "sh.run");
 	command_options(L, 2, &c, &check);
+	host_outside(L);
 	return command_finish(L, &c, check, "sh.run");
 }
 
@@ -350,6 +347,7 @@ static int sh_call(lua_State *L)
 	c.argv = string_array(L, lua_gettop(L), "sh");
 	c.shown = lua_tostring(L, 2);
 	command_options(L, 3, &c, &check);
+	host_outside(L);
 	return command_finish(L, &c, check, "sh");
 }
 
@@ -360,7 +358,6 @@ static const luaL_Reg sh_funcs[] = {
 
 int luaopen_sh(lua_State *L)
 {
-	signal(SIGPIPE, SIG_IGN);   /* a command that stops reading its stdin must not kill us */
 	luaL_newlib(L, sh_funcs);
 	lua_createtable(L, 0, 1);
 	lua_pushcfunction(L, sh_call);

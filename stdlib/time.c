@@ -28,13 +28,9 @@ static int time_clock(lua_State *L)
 static int time_sleep(lua_State *L)
 {
 	lua_Number s = luaL_checknumber(L, 1);
-	struct timespec ts;
-	luaL_argcheck(L, s >= 0, 1, "seconds must not be negative");
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		if (host_interrupted)
-			host_raise_interrupt(L, "interrupted");
+	luaL_argcheck(L, s >= 0 && s <= 1e12, 1, "seconds must be from 0 to 1e12");
+	if (host_wait(-1, (int64_t)(s * 1000 + 0.5)) < 0)
+		host_raise_interrupt(L, "interrupted");
 	return 0;
 }
 

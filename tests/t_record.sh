@@ -4,7 +4,7 @@ test_schema_wal_and_version() {
 	echo 'auto("a", function() return 1 end)' | write s.lua
 	run_us 0 run s.lua
 	same "$(sql "PRAGMA journal_mode")" "wal"
-	same "$(sql "PRAGMA user_version")" "1"
+	same "$(sql "PRAGMA user_version")" "2"
 	same "$(sql "PRAGMA application_id")" "1431529577"
 	same "$(sql "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")" "logs,runs,steps"
 	same "$(sql "PRAGMA integrity_check")" "ok"

@@ -175,6 +175,7 @@ LUA
 		if grep -a -q -e hunter2 -e 4242 -e sw0rdfish "$f"; then fail "a secret is in $f"; fi
 	done
 	us export sec >export.txt
+	same "$(jq -r 'select(.secret) | .name' export.txt | sort | tr '\n' ' ')" "cfg pin "
 	if grep -a -q -e 4242 -e sw0rdfish export.txt; then fail "a secret is in the export"; fi
 }
 
@@ -230,10 +231,12 @@ test_review_fixes_resume() {
 }
 
 test_review_fixes_steps() {
-	# A number answer with a NUL in it, many times over, then a good one.
+	# A number answer with a NUL in it, many times over at a terminal, then a good one.
 	echo 'print(manual("n", "?", { type = "number" }))' | write n.lua
-	{ for i in $(seq 40); do printf '1\0x\n'; done; printf '5\n'; } | "$UNDERSTUDY" run n.lua >out.txt 2>err.txt || fail "exit $?"
-	same "$(cat out.txt)" "5"
+	pty "$(for i in $(seq 40); do printf 'expect [number]> \\nsendline 1\\\\x00x\\n'; done)expect [number]> \\nsendline 5\\n" run n.lua
+	same "$CODE" "0"
+	has "$OUT" "5"
+	same "$(grep -c "holds a NUL byte" pty.txt)" "40"
 	# An error caught by the script does not lend its exit code to a later one.
 	write caught.lua <<'LUA'
 print(pcall(manual, "x", "?", { type = "number" }))
@@ -254,7 +257,7 @@ LUA
 	for i in $(seq 100); do [ -e candidate-running ] && break; sleep 0.05; done
 	kill -TERM $pid
 	wait $pid
-	same "$?" "130"
+	same "$?" "143"
 	same "$(sql "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" "interrupted"
 	# sh: a long timeout is a long timeout.
 	echo 'print(sh("echo fine", { timeout = 2e6 }).stdout, pcall(sh, "true", { timeout = 1e9 }))' | write t.lua

@@ -50,7 +50,7 @@ LUA
 	test -e spinning || fail "the step never started"
 	kill -TERM $pid
 	wait $pid
-	same "$?" "130"
+	same "$?" "143"
 	has "$(cat err.txt)" 'interrupted at step "spin"'
 	same "$(sql "SELECT status FROM runs")" "interrupted"
 	same "$(sql "SELECT group_concat(name || ':' || status, ' ') FROM (SELECT * FROM steps ORDER BY id)")" "first:ok spin:interrupted"
@@ -71,7 +71,7 @@ LUA
 	kill -0 $pid 2>/dev/null || fail "the first signal was not swallowed by the script's pcall"
 	kill -TERM $pid
 	wait $pid
-	same "$?" "130"
+	same "$?" "143"
 }
 
 test_colour_only_on_a_terminal_and_not_with_no_color() {

@@ -1,0 +1,204 @@
+/*
+ * interrupt.c: Ctrl-C and SIGTERM. The handler only sets a hook that
+ * raises "interrupted" in Lua; waits for input give way to it; and a
+ * watchdog ends a run that C code keeps from stopping within a second.
+ */
+#include "host.h"
+#include "child.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WATCH_GRACE_MS 1000     /* from the signal to the watchdog ending the run */
+#define WATCH_ENDING_MS 5000    /* and, once the run is ending, to the process ending */
+
+volatile sig_atomic_t host_interrupted;
+static volatile sig_atomic_t interrupt_seen;   /* the run has begun to stop */
+static lua_State *signal_state;      /* the handler needs it: the one C global state */
+
+/* What the watchdog needs to record a run it ends. */
+static struct {
+	int on;
+	sem_t wake;
+	char *path;
+	int64_t run;
+	volatile sig_atomic_t ending;
+} watch;
+
+/* The hook a signal sets: raise "interrupted" at the next Lua instruction. */
+static void interrupt_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	lua_sethook(L, NULL, 0, 0);
+	interrupt_seen = 1;
+	luaL_error(L, "interrupted");
+}
+
+/* SIGINT, SIGTERM: set a hook (as lua.c does); a second one exits at once. */
+static void on_signal(int sig)
+{
+	if (host_interrupted) {
+		prompt_restore_terminal();
+		child_end_all();
+		_exit(128 + sig);
+	}
+	host_interrupted = sig;
+	lua_sethook(signal_state, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+	if (watch.on)
+		sem_post(&watch.wake);
+}
+
+void host_signals_install(lua_State *L)
+{
+	struct sigaction sa;
+	signal_state = L;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;            /* no SA_RESTART: a blocking call returns */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void host_interrupt_forget(lua_State *L)
+{
+	host_interrupted = 0;
+	interrupt_seen = 0;
+	lua_sethook(L, NULL, 0, 0);
+}
+
+int host_interrupt_code(void)
+{
+	return host_interrupted ? 128 + host_interrupted : EXIT_INTERRUPTED;
+}
+
+void host_raise_interrupt(lua_State *L, const char *fmt, ...)
+{
+	va_list ap;
+	Host *h = host_get(L);
+	lua_sethook(L, NULL, 0, 0);   /* the signal's hook must not fire in the handler */
+	interrupt_seen = 1;
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	h->exit_code = host_interrupt_code();
+	buf_reset(&h->exit_message);
+	buf_adds(&h->exit_message, lua_tostring(L, -1));
+	lua_error(L);
+}
+
+int host_wait(int fd, int64_t timeout_ms)
+{
+	sigset_t stop, old;
+	int64_t deadline = timeout_ms >= 0 ? clock_mono_ms() + timeout_ms : -1;
+	int rc;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		struct timespec ts, *wait = NULL;
+		if (host_interrupted) {
+			rc = -1;
+			break;
+		}
+		if (deadline >= 0) {
+			int64_t left = deadline - clock_mono_ms();
+			if (left <= 0) {
+				rc = 0;
+				break;
+			}
+			ts.tv_sec = (time_t)(left / 1000);
+			ts.tv_nsec = (long)(left % 1000) * 1000000;
+			wait = &ts;
+		}
+		/* The signals are let in only while ppoll waits: one that came before is seen above. */
+		int n = ppoll(&p, fd >= 0 ? 1 : 0, wait, &old);
+		if (n > 0 || (n < 0 && errno != EINTR)) {
+			rc = 1;   /* a read will tell what it is */
+			break;
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/* Sleep ms milliseconds, whatever signals come. */
+static void pause_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* End the run from the watchdog: children, terminal, the record, the process. */
+static void watchdog_end_run(int sig)
+{
+	char why[128];
+	snprintf(why, sizeof why, "%s while the script was in C code", sig == SIGTERM ? "terminated" : "interrupted");
+	child_end_every();
+	prompt_restore_terminal();
+	dprintf(STDERR_FILENO, "\nunderstudy: %s\n", why);
+	if (record_mark_interrupted(watch.path, watch.run, why) == 0)
+		dprintf(STDERR_FILENO, "understudy: to go on from where it stopped: understudy resume %lld\n",
+		        (long long)watch.run);
+	_exit(128 + sig);
+}
+
+/*
+ * The watchdog's thread, woken by the first signal. When the run has not
+ * begun to stop a second later (the script is in C code: a pattern
+ * match, a read of endless input), or has not reached its end a few
+ * seconds later (the script caught the error), it ends the run itself,
+ * recording it on a connection of its own.
+ */
+static void *watchdog(void *unused)
+{
+	int sig, waited = 0;
+	(void)unused;
+	while (sem_wait(&watch.wake) != 0)
+		;
+	sig = host_interrupted;
+	pause_ms(WATCH_GRACE_MS);
+	if (!interrupt_seen && !watch.ending)
+		watchdog_end_run(sig);
+	for (; !watch.ending && waited < WATCH_ENDING_MS; waited += 100)
+		pause_ms(100);
+	if (!watch.ending)
+		watchdog_end_run(sig);
+	pause_ms(WATCH_ENDING_MS);   /* the run is recorded; its process must still end */
+	child_end_every();
+	_exit(128 + sig);
+	return NULL;
+}
+
+void host_watchdog_start(const char *path, int64_t run)
+{
+	sigset_t all, old;
+	pthread_t t;
+	if (watch.on || !(watch.path = strdup(path)) || sem_init(&watch.wake, 0, 0) != 0)
+		return;
+	watch.run = run;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);   /* the handlers run on the main thread */
+	if (pthread_create(&t, NULL, watchdog, NULL) == 0) {
+		pthread_detach(t);
+		watch.on = 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void host_watchdog_ending(void)
+{
+	watch.ending = 1;
+}
