@@ -104,6 +104,50 @@ static void survives(lua_State *L, const char *expr)
 	buf_free(&why);
 }
 
+/* Encode expr with the secrets given as NAME=VALUE pairs: want exactly, and how many were hidden. */
+static void hides(lua_State *L, const char *expr, const char *const *secrets, const char *want, int want_hidden)
+{
+	Secrets set = { 0 };
+	Buf b = { 0 }, why = { 0 };
+	char name[256];
+	int hidden = -1, rc;
+	for (int i = 0; secrets[i]; i++) {
+		const char *eq = strchr(secrets[i], '=');
+		char step[64];
+		snprintf(step, sizeof step, "%.*s", (int)(eq - secrets[i]), secrets[i]);
+		secrets_add(&set, step, eq + 1, strlen(eq + 1));
+	}
+	eval(L, expr);
+	rc = codec_encode_hiding(L, -1, &b, &why, &set, &hidden);
+	snprintf(name, sizeof name, "hide in %s", expr);
+	check(rc == 0 && strcmp(buf_str(&b), want) == 0 && hidden == want_hidden, name, rc ? buf_str(&why) : buf_str(&b), want);
+	lua_pop(L, 1);
+	buf_free(&b);
+	buf_free(&why);
+	secrets_free(&set);
+}
+
+/* Every byte of the reason given for refusing expr is valid UTF-8, and it holds want. */
+static void reason_is_text(lua_State *L, const char *expr, const char *want)
+{
+	Buf b = { 0 }, why = { 0 };
+	char name[256];
+	int ok = 0;
+	eval(L, expr);
+	if (codec_encode(L, -1, &b, &why) != 0) {
+		const unsigned char *u = (const unsigned char *)buf_str(&why);
+		size_t n = why.len, k;
+		ok = strstr(buf_str(&why), want) != NULL;
+		for (size_t i = 0; ok && i < n; i += k)
+			ok = (k = codec_utf8_len(u + i, n - i)) != 0 && u[i] >= 0x20;
+	}
+	snprintf(name, sizeof name, "reason is text: %s", expr);
+	check(ok, name, buf_str(&why), want);
+	lua_pop(L, 1);
+	buf_free(&b);
+	buf_free(&why);
+}
+
 int main(void)
 {
 	lua_State *L = luaL_newstate();
@@ -157,6 +201,19 @@ int main(void)
 	refuses(L, "'abc\\xe2\\x82'", "UTF-8");        /* cut short */
 	refuses(L, "io.stdout", "userdata");
 	refuses(L, "coroutine.create(print)", "thread");
+	refuses(L, "{x = {['a\\0b'] = 1}}", "table key holds a NUL byte at .x.a\\x00b");
+
+	/* The reason for a refusal is always text: keys that are not UTF-8 are escaped, long ones cut between characters. */
+	reason_is_text(L, "{['\\xff\\n'] = print}", "string is not valid UTF-8 at .\\xff\\x0a");
+	reason_is_text(L, "{[string.rep('\\u{e9}', 200)] = print}", "function value at .\xc3\xa9\xc3\xa9");
+	reason_is_text(L, "{[string.rep('x', 253) .. '\\u{20ac}'] = {f = print}}", "function value at .xxx");
+
+	/* Secrets: whole values, numbers, inside longer text, the longest first. */
+	static const char *const token[] = { "token=tk-93f1", "pin=4242", "ab=ab", NULL };
+	hides(L, "{t = 'tk-93f1', h = 'Bearer tk-93f1!', n = 4242, s = '4242'}", token,
+	      "{\"h\":\"Bearer <secret:token>!\",\"n\":\"<secret:pin>\",\"s\":\"<secret:pin>\",\"t\":\"<secret:token>\"}", 4);
+	hides(L, "{'ab', 'cab', 4243}", token, "[\"<secret:ab>\",\"cab\",4243]", 1);
+	hides(L, "{['tk-93f1'] = 1}", token, "{\"<secret:token>\":1}", 1);
 
 	/* Decoding and round trips. */
 	round_trip(L, "{\"b\": [1, 2.0, 2.5], \"a\": null}", "{\"a\":null,\"b\":[1,2,2.5]}");
