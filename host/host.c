@@ -122,7 +122,10 @@ int host_fail(lua_State *L, int code, const char *fmt, ...)
 void host_outside(lua_State *L)
 {
 	Host *h = host_get(L);
-	if (h && h->rec && record_flush(h->rec))
+	if (!h)
+		return;
+	h->outside++;
+	if (h->rec && record_flush(h->rec))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
 }
 

@@ -64,6 +64,7 @@ typedef struct Host {
 	Buf failure;               /* message raised by the last failed step */
 	Buf failure_trace;         /* and the traceback of its code */
 	Secrets secrets;           /* the run's secret answers: never recorded, never printed */
+	unsigned outside;          /* counts the times the pipeline reached the outside world */
 } Host;
 
 Host *host_get(lua_State *L);
@@ -104,8 +105,9 @@ int host_fail(lua_State *L, int code, const char *fmt, ...);
 
 /*
  * The pipeline is about to reach the outside world (a command, a request,
- * a file written, a prompt): every finished step is committed first, so
- * that no side effect is ever redone by a resume.
+ * a file written, a prompt): every finished step is committed first, and
+ * the step running now is committed as soon as it ends, so that no side
+ * effect is ever redone by a resume.
  */
 void host_outside(lua_State *L);
 

@@ -61,10 +61,19 @@ static int l_output(lua_State *L)
 	return call_original(L);
 }
 
-/* os.remove(path), os.rename(from, to) */
-static int l_change_file(lua_State *L)
+/* os.remove(path) */
+static int l_remove(lua_State *L)
 {
 	luaL_checkstring(L, 1);
+	host_outside(L);
+	return call_original(L);
+}
+
+/* os.rename(from, to) */
+static int l_rename(lua_State *L)
+{
+	luaL_checkstring(L, 1);
+	luaL_checkstring(L, 2);
 	host_outside(L);
 	return call_original(L);
 }
@@ -187,8 +196,8 @@ void outside_open(lua_State *L)
 	lua_pushcfunction(L, l_popen);
 	lua_setfield(L, -2, "popen");
 	lua_getglobal(L, "os");
-	replace(L, "remove", l_change_file);
-	replace(L, "rename", l_change_file);
+	replace(L, "remove", l_remove);
+	replace(L, "rename", l_rename);
 	lua_pushcfunction(L, l_execute);
 	lua_setfield(L, -2, "execute");
 	lua_pushcfunction(L, l_exit);

@@ -1075,6 +1075,12 @@ int record_backup(Record *r, const char *dest)
 	int fd, rc = -1, step;
 
 	buf_reset(&r->err);
+	struct stat mine, theirs;
+	if (stat(r->path, &mine) == 0 && stat(dest, &theirs) == 0 && mine.st_dev == theirs.st_dev &&
+	    mine.st_ino == theirs.st_ino) {
+		buf_addf(&r->err, "%s is the history itself; give another file", dest);
+		return -1;
+	}
 	if (asprintf(&tmp, "%s.tmp-%d", dest, (int)getpid()) < 0 || asprintf(&key, "%s-key", r->path) < 0 ||
 	    asprintf(&dest_key, "%s-key", dest) < 0) {
 		buf_adds(&r->err, "out of memory");

@@ -46,6 +46,7 @@ typedef struct Step {
 	const char *kind;
 	int occurrence;
 	int64_t started_wall, started_mono;
+	unsigned outside;          /* h->outside when it began: it reached the outside world if that changed */
 } Step;
 
 /* Raise a misuse error naming the step and where the script called it. */
@@ -178,6 +179,7 @@ static void step_begin(lua_State *L, Host *h, Step *s, int inputs)
 		step_error(L, s->name, "inputs cannot be recorded as JSON: %s", buf_str(&h->why));
 	s->started_wall = clock_wall_ms();
 	s->started_mono = clock_mono_ms();
+	s->outside = h->outside;
 }
 
 /* Fill a row with what every step records. */
@@ -1035,7 +1037,8 @@ static int l_auto(lua_State *L)
 		auto_values(L, h, base, &row);
 	else
 		row.status = host_interrupted ? "interrupted" : "failed";
-	if (record_step_add(h->rec, &row))
+	/* A step that reached the outside world is committed as it ends: a resume never redoes it. */
+	if (record_step_add(h->rec, &row) || (h->outside != s.outside && record_flush(h->rec)))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
 	step_status(h, &row, ok ? row.output : NULL);
 	if (!ok) {

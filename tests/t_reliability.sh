@@ -112,6 +112,19 @@ LUA
 	same "$(cat deploys)" "deployed"
 	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq)")" \
 		"deploy:replay compute:replay wait:run"
+	# A step that reached the outside world is committed as it ends, though what follows is pure computation.
+	write spin.lua <<'LUA'
+auto("deploy", function() sh("echo deployed >> deployed-once") end)
+auto("spin", function() while not os.getenv("SPUN") do end end)
+LUA
+	"$UNDERSTUDY" run spin.lua >/dev/null 2>&1 &
+	pid=$!
+	await deployed-once
+	eventually recorded deploy
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	SPUN=1 run_us 0 resume 3
+	same "$(cat deployed-once)" "deployed"
 }
 
 test_resume_replays_every_value_a_step_returned() {
@@ -171,6 +184,8 @@ LUA
 	has "$ERR" "no/such/folder/x.db"
 	run_us 2 backup
 	has "$ERR" "usage: understudy backup DEST"
+	run_us 3 backup "$UNDERSTUDY_DB"
+	has "$ERR" "is the history itself"
 	# The copy serves as a history.
 	run_us 0 runs --db saved.db
 	has "$OUT" "wait"
