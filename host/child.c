@@ -58,23 +58,44 @@ void child_end_all(void)
 			kill(tracked[i], SIGKILL);
 }
 
-/* The parent of pid, from /proc/PID/stat ("pid (comm) state ppid ..."), or 0. */
-static pid_t parent_of(pid_t pid)
+/*
+ * The state letter and parent of pid, from /proc/PID/stat ("pid (comm)
+ * state ppid ..."); 0, or -1 when there is no such process.
+ */
+static int process_stat(pid_t pid, char *state, pid_t *parent)
 {
 	char path[64], text[512], *close_paren;
 	ssize_t n;
 	int fd, ppid = 0;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
+		return -1;
 	n = read(fd, text, sizeof text - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return -1;
 	text[n] = '\0';
-	if ((close_paren = strrchr(text, ')')) && sscanf(close_paren + 1, " %*c %d", &ppid) == 1)
-		return ppid;
+	if (!(close_paren = strrchr(text, ')')) || sscanf(close_paren + 1, " %c %d", state, &ppid) != 2)
+		return -1;
+	*parent = ppid;
 	return 0;
+}
+
+/* The parent of pid, or 0. */
+static pid_t parent_of(pid_t pid)
+{
+	char state;
+	pid_t ppid;
+	return process_stat(pid, &state, &ppid) == 0 ? ppid : 0;
+}
+
+int process_alive(pid_t pid)
+{
+	char state;
+	pid_t ppid;
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return 0;
+	return process_stat(pid, &state, &ppid) != 0 || state != 'Z';   /* a zombie has ended */
 }
 
 /*
@@ -151,6 +172,9 @@ static void child_exec(const ChildSpec *c, int report)
 		goto fail;
 	if (c->cwd && chdir(c->cwd) != 0)
 		goto fail;
+	/* The host's handlers must not run here between the unblocking and the exec. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(c->argv[0], c->argv, c->envp ? c->envp : environ);
@@ -180,6 +204,13 @@ static void child_keep(const ChildSpec *c, int report, pid_t host)
 	int status, e;
 
 	setpgid(0, 0);
+	/*
+	 * Not the host's handlers: a timeout's SIGTERM to the group is for the
+	 * command, and Ctrl-C is the host's to pass on. The command gets the
+	 * defaults back before its exec.
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = keeper_on_host_death;
 	sigemptyset(&sa.sa_mask);
@@ -203,9 +234,6 @@ static void child_keep(const ChildSpec *c, int report, pid_t host)
 	if (close_range(0, ~0U, 0) != 0)
 		for (int fd = 0; fd < 1024; fd++)
 			close(fd);
-	/* A timeout's SIGTERM to the group is for the command; Ctrl-C is the host's to pass on. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	while (waitpid(command, &status, 0) < 0)

@@ -38,6 +38,9 @@ void child_end(pid_t pid);
 /* The same for every child still running. */
 void child_end_every(void);
 
+/* Is the process pid (of this host) still running? A zombie is not. */
+int process_alive(pid_t pid);
+
 /* SIGKILL every child still running, with its group; safe in a signal handler. */
 void child_end_all(void);
 

@@ -181,8 +181,19 @@ static int enc_float(Enc *e, double d)
 static size_t enc_push_where(Enc *e, const char *prefix, const char *text, size_t n)
 {
 	size_t old = e->wlen, room = sizeof e->where - 1;
-	const unsigned char *u = (const unsigned char *)text;
+	const unsigned char *u;
 	size_t p = strlen(prefix);
+	Buf hid = { 0 };
+	if (e->secrets && e->secrets->n) {   /* a key that is a secret is hidden before it is cut */
+		const char *name = secrets_match(e->secrets, text, n);
+		if (name)
+			buf_addf(&hid, "<secret:%s>", name);
+		else
+			secrets_hide(e->secrets, text, n, &hid);
+		text = buf_str(&hid);
+		n = hid.len;
+	}
+	u = (const unsigned char *)text;
 	if (e->wlen + p <= room) {
 		memcpy(e->where + e->wlen, prefix, p);
 		e->wlen += p;
@@ -205,6 +216,7 @@ static size_t enc_push_where(Enc *e, const char *prefix, const char *text, size_
 		i += k;
 	}
 	e->where[e->wlen] = '\0';
+	buf_free(&hid);
 	return old;
 }
 

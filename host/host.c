@@ -106,6 +106,18 @@ int host_pcall(lua_State *L, int nargs, int nresults)
 	return status;
 }
 
+int host_error(lua_State *L, const char *fmt, ...)
+{
+	va_list ap;
+	luaL_where(L, 1);
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	lua_concat(L, 2);
+	host_hide_secrets(L, lua_tostring(L, -1));
+	return lua_error(L);
+}
+
 int host_fail(lua_State *L, int code, const char *fmt, ...)
 {
 	va_list ap;

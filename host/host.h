@@ -85,6 +85,8 @@ int host_pcall(lua_State *L, int nargs, int nresults);
  */
 extern volatile sig_atomic_t host_interrupted;
 void host_signals_install(lua_State *L);
+/* Back to the default handling, before the state is closed. */
+void host_signals_release(void);
 void host_raise_interrupt(lua_State *L, const char *fmt, ...);
 /* The REPL goes on after an interruption: forget it. */
 void host_interrupt_forget(lua_State *L);
@@ -97,8 +99,11 @@ int host_interrupt_code(void);
  */
 int host_wait(int fd, int64_t timeout_ms);
 /* Start the watchdog of a run (run and resume), and tell it the run is ending. */
-void host_watchdog_start(const char *path, int64_t run);
+void host_watchdog_start(Record *rec, int64_t run);
 void host_watchdog_ending(void);
+
+/* luaL_error, with the run's secrets hidden in the message (commands, URLs). */
+int host_error(lua_State *L, const char *fmt, ...);
 
 /* Fail with an exit code other than 1 ([-0, +0], does not return). */
 int host_fail(lua_State *L, int code, const char *fmt, ...);

@@ -29,7 +29,7 @@ static lua_State *signal_state;      /* the handler needs it: the one C global s
 static struct {
 	int on;
 	sem_t wake;
-	char *path;
+	Record *rec;
 	int64_t run;
 	volatile sig_atomic_t ending;
 } watch;
@@ -69,6 +69,13 @@ void host_signals_install(lua_State *L)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+void host_signals_release(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal_state = NULL;
+}
+
 void host_interrupt_forget(lua_State *L)
 {
 	host_interrupted = 0;
@@ -90,6 +97,7 @@ void host_raise_interrupt(lua_State *L, const char *fmt, ...)
 	va_start(ap, fmt);
 	lua_pushvfstring(L, fmt, ap);
 	va_end(ap);
+	host_hide_secrets(L, lua_tostring(L, -1));   /* "interrupted while running COMMAND" */
 	h->exit_code = host_interrupt_code();
 	buf_reset(&h->exit_message);
 	buf_adds(&h->exit_message, lua_tostring(L, -1));
@@ -145,11 +153,11 @@ static void pause_ms(int ms)
 static void watchdog_end_run(int sig)
 {
 	char why[128];
-	snprintf(why, sizeof why, "%s while the script was in C code", sig == SIGTERM ? "terminated" : "interrupted");
+	snprintf(why, sizeof why, "%s: the script did not stop within a second", sig == SIGTERM ? "terminated" : "interrupted");
 	child_end_every();
 	prompt_restore_terminal();
 	dprintf(STDERR_FILENO, "\nunderstudy: %s\n", why);
-	if (record_mark_interrupted(watch.path, watch.run, why) == 0)
+	if (record_mark_interrupted(watch.rec, watch.run, why) == 0)
 		dprintf(STDERR_FILENO, "understudy: to go on from where it stopped: understudy resume %lld\n",
 		        (long long)watch.run);
 	_exit(128 + sig);
@@ -158,9 +166,10 @@ static void watchdog_end_run(int sig)
 /*
  * The watchdog's thread, woken by the first signal. When the run has not
  * begun to stop a second later (the script is in C code: a pattern
- * match, a read of endless input), or has not reached its end a few
- * seconds later (the script caught the error), it ends the run itself,
- * recording it on a connection of its own.
+ * match, a read of endless input; or in a coroutine, which the hook does
+ * not reach), or has not reached its end a few seconds later (the script
+ * caught the error), it ends the run itself, recording it and its pending
+ * steps on a connection of its own.
  */
 static void *watchdog(void *unused)
 {
@@ -182,12 +191,13 @@ static void *watchdog(void *unused)
 	return NULL;
 }
 
-void host_watchdog_start(const char *path, int64_t run)
+void host_watchdog_start(Record *rec, int64_t run)
 {
 	sigset_t all, old;
 	pthread_t t;
-	if (watch.on || !(watch.path = strdup(path)) || sem_init(&watch.wake, 0, 0) != 0)
+	if (watch.on || sem_init(&watch.wake, 0, 0) != 0)
 		return;
+	watch.rec = rec;
 	watch.run = run;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);   /* the handlers run on the main thread */

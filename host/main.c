@@ -352,9 +352,10 @@ int main(int argc, char **argv)
 	} else {
 		Host *h = host_get(L);
 		const char *msg = lua_tostring(L, -1);
-		fprintf(stderr, "understudy: %s\n", msg ? msg : "(error object is not a string)");
 		code = host_interrupted ? host_interrupt_code() : h ? host_exit_code(h, msg) : EXIT_FAILED;
+		fprintf(stderr, "understudy: %s\n", msg ? host_hide_secrets(L, msg) : "(error object is not a string)");
 	}
+	host_signals_release();   /* a signal from here on must not reach the closing state */
 	lua_close(L);
 done:
 	free(words);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <lauxlib.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -56,6 +57,12 @@ struct Record {
 	int64_t busy_since_ms;
 	int busy_said;
 	int usable;               /* opened, checked, ours: may be written */
+	int lost;                 /* pending rows were dropped: nothing more is written */
+	/*
+	 * Guards the pending rows: the watchdog thread saves them on a
+	 * connection of its own when the main thread is stuck in C code.
+	 */
+	pthread_mutex_t lock;
 };
 
 /* Migrations in order: entry i takes schema version i to i + 1. */
@@ -311,6 +318,7 @@ static const char insert_step_sql[] =
 	" candidate_agrees, replay_of, operator, started_at, finished_at, duration_ms,"
 	" candidate_source, results)"
 	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char insert_log_sql[] = "INSERT INTO logs (run, seq, level, message, at) VALUES (?,?,?,?,?)";
 
 Record *record_open(const char *path, int create, const volatile sig_atomic_t *stop, Buf *err)
 {
@@ -321,6 +329,7 @@ Record *record_open(const char *path, int create, const volatile sig_atomic_t *s
 		buf_adds(err, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&r->lock, NULL);
 	if (stat(path, &st) != 0) {
 		int fd;
 		if (!create) {
@@ -359,8 +368,7 @@ Record *record_open(const char *path, int create, const volatile sig_atomic_t *s
 	if (!r->current && record_migrate(r))
 		goto fail_record;
 	if (sqlite3_prepare_v3(r->db, insert_step_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->insert_step, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(r->db, "INSERT INTO logs (run, seq, level, message, at) VALUES (?,?,?,?,?)",
-	                       -1, SQLITE_PREPARE_PERSISTENT, &r->insert_log, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v3(r->db, insert_log_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->insert_log, NULL) != SQLITE_OK) {
 		record_fail(r, "cannot prepare");
 		goto fail_record;
 	}
@@ -398,6 +406,9 @@ void record_close(Record *r)
 		return;
 	if (r->db && (r->npending || r->nlogs))
 		record_flush(r);
+	pthread_mutex_lock(&r->lock);   /* the watchdog may be saving the rows: it ends the process */
+	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_destroy(&r->lock);
 	/*
 	 * Fold the WAL back into the database and empty it, unless another
 	 * process is reading right now (no waiting at exit): a copy of the
@@ -467,6 +478,8 @@ int record_run_finish(Record *r, int64_t run, const char *status, const char *er
 	sqlite3_stmt *st;
 	char when[32];
 	int rc = record_flush(r);
+	if (r->lost)
+		return -1;   /* steps are missing: the run is left running, and shows as abandoned */
 	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		record_fail(r, "cannot finish the run");
 		return -1;
@@ -540,22 +553,34 @@ static int flush_when_due(Record *r)
 int record_log_add(Record *r, int64_t run, int seq, const char *level, const char *message, int64_t at_ms)
 {
 	LogRow *p;
-	if (grow(r, (void **)&r->logs, r->nlogs, &r->caplogs, sizeof *r->logs))
+	if (r->lost)
 		return -1;
-	p = &r->logs[r->nlogs++];
+	pthread_mutex_lock(&r->lock);
+	if (grow(r, (void **)&r->logs, r->nlogs, &r->caplogs, sizeof *r->logs)) {
+		pthread_mutex_unlock(&r->lock);
+		return -1;
+	}
+	p = &r->logs[r->nlogs];
 	p->run = run;
 	p->seq = seq;
 	p->level = pending_strdup(r, level);
 	p->message = pending_strdup(r, message);
 	p->at_ms = at_ms;
+	r->nlogs++;
+	pthread_mutex_unlock(&r->lock);
 	return flush_when_due(r);
 }
 
 int record_step_add(Record *r, const StepRow *row)
 {
 	StepRow *p;
-	if (grow(r, (void **)&r->pending, r->npending, &r->cappending, sizeof *r->pending))
+	if (r->lost)
 		return -1;
+	pthread_mutex_lock(&r->lock);
+	if (grow(r, (void **)&r->pending, r->npending, &r->cappending, sizeof *r->pending)) {
+		pthread_mutex_unlock(&r->lock);
+		return -1;
+	}
 	p = &r->pending[r->npending];
 	*p = *row;
 	p->pipeline = pending_strdup(r, row->pipeline);
@@ -570,13 +595,13 @@ int record_step_add(Record *r, const StepRow *row)
 	p->candidate_source = pending_strdup(r, row->candidate_source);
 	p->operator = pending_strdup(r, row->operator);
 	r->npending++;
+	pthread_mutex_unlock(&r->lock);
 	return flush_when_due(r);
 }
 
-/* Insert one step row with the kept statement. */
-static int insert_step(Record *r, const StepRow *s)
+/* Insert one step row with st, a prepared insert_step_sql; SQLite's result code. */
+static int insert_step(sqlite3_stmt *st, const StepRow *s)
 {
-	sqlite3_stmt *st = r->insert_step;
 	char started[32], finished[32];
 	int rc;
 	clock_iso(s->started_ms, started);
@@ -614,17 +639,12 @@ static int insert_step(Record *r, const StepRow *s)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		record_fail(r, "cannot record a step");
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
-/* Insert one log line with the kept statement. */
-static int insert_log(Record *r, const LogRow *l)
+/* Insert one log line with st, a prepared insert_log_sql; SQLite's result code. */
+static int insert_log(sqlite3_stmt *st, const LogRow *l)
 {
-	sqlite3_stmt *st = r->insert_log;
 	char at[32];
 	int rc;
 	clock_iso(l->at_ms, at);
@@ -635,42 +655,56 @@ static int insert_log(Record *r, const LogRow *l)
 	sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		record_fail(r, "cannot record a log line");
-		return -1;
-	}
+	return rc;
+}
+
+/* Insert the pending rows with the two statements (in a transaction of the caller's); 0 or -1. */
+static int insert_pending(Record *r, sqlite3_stmt *steps, sqlite3_stmt *logs)
+{
+	for (size_t i = 0; i < r->npending; i++)
+		if (insert_step(steps, &r->pending[i]) != SQLITE_DONE)
+			return -1;
+	for (size_t i = 0; i < r->nlogs; i++)
+		if (insert_log(logs, &r->logs[i]) != SQLITE_DONE)
+			return -1;
 	return 0;
 }
 
-/* Commit what is pending; durable: synchronously, to survive a power loss. */
+/*
+ * Commit what is pending; durable: synchronously, to survive a power
+ * loss. On failure the rows are dropped and the history is marked lost:
+ * what was reported lost is never written later, and nothing after it.
+ */
 static int flush(Record *r, int durable)
 {
-	size_t i;
+	int rc = -1;
+	if (r->lost)
+		return -1;
 	if (r->npending == 0 && r->nlogs == 0)
 		return 0;
-	if (durable && exec(r, "PRAGMA synchronous = FULL", "cannot set up the journal")) {
-		pending_clear(r);
-		return -1;
-	}
+	pthread_mutex_lock(&r->lock);
+	if (durable && exec(r, "PRAGMA synchronous = FULL", "cannot set up the journal"))
+		goto done;
 	if (exec(r, "BEGIN IMMEDIATE", "cannot lock the history"))
-		goto fail_sync;
-	for (i = 0; i < r->npending; i++)
-		if (insert_step(r, &r->pending[i]))
-			goto fail;
-	for (i = 0; i < r->nlogs; i++)
-		if (insert_log(r, &r->logs[i]))
-			goto fail;
-	if (exec(r, "COMMIT", "cannot commit to the history"))
-		goto fail;
+		goto done;
+	if (insert_pending(r, r->insert_step, r->insert_log)) {
+		record_fail(r, "cannot record a step");
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+		goto done;
+	}
+	if (exec(r, "COMMIT", "cannot commit to the history")) {
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+		goto done;
+	}
+	rc = 0;
+done:
+	if (durable && sqlite3_exec(r->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
+		rc = -1, record_fail(r, "cannot set up the journal");
+	if (rc != 0)
+		r->lost = 1;
 	pending_clear(r);
-	return durable ? exec(r, "PRAGMA synchronous = NORMAL", "cannot set up the journal") : 0;
-fail:
-	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
-fail_sync:
-	if (durable)
-		sqlite3_exec(r->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-	pending_clear(r);   /* reported lost: never written later behind the caller's back */
-	return -1;
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 int record_flush(Record *r)
@@ -1153,25 +1187,40 @@ done:
 	return rc;
 }
 
-int record_mark_interrupted(const char *path, int64_t run, const char *error)
+int record_mark_interrupted(Record *r, int64_t run, const char *error)
 {
 	static const char sql[] =
 		"UPDATE runs SET status = 'interrupted', error = ?1, finished_at = ?2 WHERE id = ?3 AND status = 'running'";
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL, *steps = NULL, *logs = NULL;
+	struct timespec until;
 	char when[32];
-	int rc = -1;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
-		sqlite3_busy_timeout(db, 2000);
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-			clock_iso(clock_wall_ms(), when);
-			sqlite3_bind_text(st, 1, error, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 3, run);
-			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-			sqlite3_finalize(st);
-		}
-	}
-	sqlite3_close(db);
-	return rc;
+	int rc = -1, locked;
+	/* The main thread is stuck outside the record, so the rows are free; but do not wait for ever. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	locked = pthread_mutex_timedlock(&r->lock, &until) == 0;
+	if (sqlite3_open_v2(r->path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto done;
+	if (locked && !r->lost && (r->npending || r->nlogs) &&
+	    (sqlite3_prepare_v2(db, insert_step_sql, -1, &steps, NULL) != SQLITE_OK ||
+	     sqlite3_prepare_v2(db, insert_log_sql, -1, &logs, NULL) != SQLITE_OK || insert_pending(r, steps, logs)))
+		goto done;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	clock_iso(clock_wall_ms(), when);
+	sqlite3_bind_text(st, 1, error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, run);
+	if (sqlite3_step(st) == SQLITE_DONE && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		rc = 0;
+done:
+	sqlite3_finalize(st);
+	sqlite3_finalize(steps);
+	sqlite3_finalize(logs);
+	sqlite3_close(db);   /* an open transaction is rolled back */
+	return rc;   /* the lock stays held: the caller ends the process */
 }

@@ -84,7 +84,9 @@ int record_log_add(Record *r, int64_t run, int seq, const char *level, const cha
 
 /*
  * Commit every pending step and log line. 0 or -1; after a failure the
- * pending rows are dropped: what was reported lost stays lost.
+ * pending rows are dropped and nothing more is written, the end of the
+ * run included (it shows as abandoned): what was reported lost stays lost,
+ * and no run that lost steps ends ok.
  */
 int record_flush(Record *r);
 
@@ -100,10 +102,12 @@ int record_flush_durable(Record *r);
 int record_backup(Record *r, const char *dest);
 
 /*
- * Mark a run interrupted on a connection of its own (the watchdog's, while
- * the main thread is stuck in C code). 0 or -1.
+ * From another thread, while the main thread is stuck in C code (the
+ * watchdog's): on a connection of its own, commit the pending rows and mark
+ * the run interrupted. The pending rows stay locked: the caller ends the
+ * process. 0 or -1.
  */
-int record_mark_interrupted(const char *path, int64_t run, const char *error);
+int record_mark_interrupted(Record *r, int64_t run, const char *error);
 
 /* The last error, with SQLite's message. */
 const char *record_error(Record *r);

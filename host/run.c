@@ -317,7 +317,7 @@ static int run_end(lua_State *L, Host *h, int status)
 			lua_pushfstring(L, "%s\n%s", msg, buf_str(&h->traceback));
 		else
 			lua_pushstring(L, msg);
-		error = lua_tostring(L, -1);
+		error = host_hide_secrets(L, lua_tostring(L, -1));
 		fprintf(stderr, "understudy: %s\n", error);
 	}
 	answers_warn_unused(L);
@@ -334,7 +334,7 @@ static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
 {
 	int nargs;
 	run_begin(L, h, words, hash);
-	host_watchdog_start(record_path(h->rec), h->run);
+	host_watchdog_start(h->rec, h->run);
 	lua_pushvalue(L, chunk);
 	nargs = script_args(L, h->opt, words);
 	int status = host_pcall(L, nargs, 0);
@@ -379,7 +379,7 @@ static int run_abandoned(lua_State *L, int run)
 	lua_getfield(L, run, "pid");
 	if (lua_isstring(L, -3) && strcmp(lua_tostring(L, -3), "running") == 0 &&
 	    lua_isstring(L, -2) && strcmp(lua_tostring(L, -2), hostname) == 0 && lua_isinteger(L, -1))
-		gone = kill((pid_t)lua_tointeger(L, -1), 0) != 0 && errno == ESRCH;
+		gone = !process_alive((pid_t)lua_tointeger(L, -1));
 	lua_pop(L, 3);
 	return gone;
 }

@@ -321,10 +321,10 @@ static int replay_step(lua_State *L, Host *h, const Step *s)
 	row.how = "replay";
 	row.output = output;
 	row.results = results;
-	row.instructions = s->kind[0] == 'm' ? lua_tostring(L, 2) : NULL;
 	row.replay_of = field_integer(L, "replay_of");
 	if (!row.replay_of)
 		row.replay_of = field_integer(L, "id");
+	row.instructions = s->kind[0] == 'm' ? host_hide_secrets(L, lua_tostring(L, 2)) : NULL;   /* the row is no longer on top */
 	row.duration_ms = 0;
 	if (record_step_add(h->rec, &row))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
@@ -595,7 +595,7 @@ static int answer_accept(lua_State *L, Host *h, const Spec *sp, Buf *reason)
 /* Write the prompt for a manual step into b. */
 static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, Buf *b)
 {
-	const char *instructions = lua_tostring(L, 2);
+	const char *instructions = host_hide_secrets(L, lua_tostring(L, 2));
 	buf_reset(b);
 	buf_addf(b, "\n== manual step: %s", sp->name);
 	if (occurrence > 1)
@@ -798,7 +798,8 @@ static void candidate_run(lua_State *L, Host *h, const Spec *sp, Candidate *c)
 		return;
 	}
 	c->value = lua_gettop(L);
-	if (step_encode(L, h, c->value, &h->candidate, NULL)) {
+	/* Compared with the answer's JSON: a secret step's is not hidden (it is never stored), nor is this. */
+	if (sp->secret ? codec_encode(L, c->value, &h->candidate, &h->why) : step_encode(L, h, c->value, &h->candidate, NULL)) {
 		buf_addf(&h->errors, "the candidate's answer cannot be recorded: %s", host_hide_secrets(L, buf_str(&h->why)));
 		lua_pop(L, 1);
 		describe_unrecordable(L, h, &h->candidate);
@@ -894,7 +895,7 @@ static int l_manual(lua_State *L)
 
 	step_row(h, &s, &row);
 	row.how = how;
-	row.instructions = lua_tostring(L, 2);
+	row.instructions = host_hide_secrets(L, lua_tostring(L, 2));
 	row.secret = sp.secret;
 	buf_reset(&h->output);
 	if (sp.secret) {

@@ -351,7 +351,7 @@ static Request *request_read(lua_State *L, const char *method, int url, int opts
 		lua_pushnil(L);
 		while (lua_next(L, -2)) {
 			if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
-				luaL_error(L, "http %s %s: headers must map names to strings", method, q->url);
+				host_error(L, "http %s %s: headers must map names to strings", method, q->url);
 			const char *name = lua_tostring(L, -2);
 			has_type |= strcasecmp(name, "content-type") == 0;
 			lua_pushfstring(L, "%s: %s", name, lua_tostring(L, -1));
@@ -385,7 +385,7 @@ static Request *request_read(lua_State *L, const char *method, int url, int opts
 	if (lua_getfield(L, opts, "timeout") != LUA_TNIL) {
 		lua_Number t = luaL_checknumber(L, -1);
 		if (!(t > 0 && t <= 2073600))
-			luaL_error(L, "http %s %s: timeout must be above 0 and at most 2073600 s (24 days)", method, q->url);
+			host_error(L, "http %s %s: timeout must be above 0 and at most 2073600 s (24 days)", method, q->url);
 		q->timeout_ms = (long)(t * 1000 + 0.5) > 0 ? (long)(t * 1000 + 0.5) : 1;
 	}
 	if (lua_getfield(L, opts, "follow") != LUA_TNIL)
@@ -436,7 +436,7 @@ static void response_push(lua_State *L, Request *q)
 		const char *why = q->error[0] ? q->error : lib.easy_strerror(q->rc);
 		if (q->rc == CURLE_ABORTED_BY_CALLBACK && host_interrupted)
 			host_raise_interrupt(L, "interrupted during http %s %s", q->method, q->url);
-		luaL_error(L, "http %s %s: %s", q->method, q->url, why);
+		host_error(L, "http %s %s: %s", q->method, q->url, why);
 	}
 	lib.easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
 	lib.easy_getinfo(q->easy, CURLINFO_TOTAL_TIME, &seconds);

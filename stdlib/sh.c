@@ -289,7 +289,7 @@ static int command_finish(lua_State *L, Command *c, int check, const char *what)
 	if (rc) {
 		buf_free(&c->out);
 		buf_free(&c->err);
-		return luaL_error(L, "%s: cannot run %s: %s", what, c->argv[0], strerror(rc));
+		return host_error(L, "%s: cannot run %s: %s", what, c->argv[0], strerror(rc));
 	}
 	lua_createtable(L, 0, 3);
 	lua_pushinteger(L, c->code);
@@ -306,9 +306,9 @@ static int command_finish(lua_State *L, Command *c, int check, const char *what)
 	if (c->interrupted)
 		host_raise_interrupt(L, "interrupted while running %s", text);
 	if (c->timed_out)
-		return luaL_error(L, "%s: %s timed out after %f s", what, text, (lua_Number)c->timeout_ms / 1000);
+		return host_error(L, "%s: %s timed out after %f s", what, text, (lua_Number)c->timeout_ms / 1000);
 	if (check && c->code != 0)
-		return luaL_error(L, "%s: %s exited with %d%s%s", what, text, c->code,
+		return host_error(L, "%s: %s exited with %d%s%s", what, text, c->code,
 		                  lua_rawlen(L, -2) ? ": " : "", lua_tostring(L, -2));
 	lua_pop(L, 1);
 	lua_pop(L, 1);

@@ -226,6 +226,7 @@ test_review_fixes_resume() {
 	for i in $(seq 100); do [ "$(sql "SELECT count(*) FROM runs WHERE pipeline = 'repl'" 2>/dev/null)" = 1 ] && break; sleep 0.05; done
 	pid=$(sql "SELECT pid FROM runs WHERE pipeline = 'repl'")
 	kill -9 "$pid"
+	wait "$pid" 2>/dev/null   # gone, not only signalled
 	run_us 2 resume 4
 	has "$ERR" "run 4 was a REPL session without a script"
 }

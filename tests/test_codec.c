@@ -104,6 +104,17 @@ static void survives(lua_State *L, const char *expr)
 	buf_free(&why);
 }
 
+/* Fill set from NAME=VALUE pairs, up to a NULL. */
+static void secrets_from(const char *const *pairs, Secrets *set)
+{
+	for (int i = 0; pairs[i]; i++) {
+		const char *eq = strchr(pairs[i], '=');
+		char step[64];
+		snprintf(step, sizeof step, "%.*s", (int)(eq - pairs[i]), pairs[i]);
+		secrets_add(set, step, eq + 1, strlen(eq + 1));
+	}
+}
+
 /* Encode expr with the secrets given as NAME=VALUE pairs: want exactly, and how many were hidden. */
 static void hides(lua_State *L, const char *expr, const char *const *secrets, const char *want, int want_hidden)
 {
@@ -111,16 +122,29 @@ static void hides(lua_State *L, const char *expr, const char *const *secrets, co
 	Buf b = { 0 }, why = { 0 };
 	char name[256];
 	int hidden = -1, rc;
-	for (int i = 0; secrets[i]; i++) {
-		const char *eq = strchr(secrets[i], '=');
-		char step[64];
-		snprintf(step, sizeof step, "%.*s", (int)(eq - secrets[i]), secrets[i]);
-		secrets_add(&set, step, eq + 1, strlen(eq + 1));
-	}
+	secrets_from(secrets, &set);
 	eval(L, expr);
 	rc = codec_encode_hiding(L, -1, &b, &why, &set, &hidden);
 	snprintf(name, sizeof name, "hide in %s", expr);
 	check(rc == 0 && strcmp(buf_str(&b), want) == 0 && hidden == want_hidden, name, rc ? buf_str(&why) : buf_str(&b), want);
+	lua_pop(L, 1);
+	buf_free(&b);
+	buf_free(&why);
+	secrets_free(&set);
+}
+
+/* Refusing expr with the secrets given, the reason holds want and none of a secret's text. */
+static void hidden_in_reason(lua_State *L, const char *expr, const char *const *secrets, const char *want)
+{
+	Secrets set = { 0 };
+	Buf b = { 0 }, why = { 0 };
+	char name[256];
+	int rc;
+	secrets_from(secrets, &set);
+	eval(L, expr);
+	rc = codec_encode_hiding(L, -1, &b, &why, &set, NULL);
+	snprintf(name, sizeof name, "hide in the reason for %s", expr);
+	check(rc != 0 && strstr(buf_str(&why), want) && !strstr(buf_str(&why), "kkkk"), name, buf_str(&why), want);
 	lua_pop(L, 1);
 	buf_free(&b);
 	buf_free(&why);
@@ -214,6 +238,11 @@ int main(void)
 	      "{\"h\":\"Bearer <secret:token>!\",\"n\":\"<secret:pin>\",\"s\":\"<secret:pin>\",\"t\":\"<secret:token>\"}", 4);
 	hides(L, "{'ab', 'cab', 4243}", token, "[\"<secret:ab>\",\"cab\",4243]", 1);
 	hides(L, "{['tk-93f1'] = 1}", token, "{\"<secret:token>\":1}", 1);
+	static const char *const long_key[] = { "k=kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+	                                        "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+	                                        "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+	                                        "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", NULL };
+	hidden_in_reason(L, "{[string.rep('k', 340)] = print}", long_key, "function value at .<secret:k>");
 
 	/* Decoding and round trips. */
 	round_trip(L, "{\"b\": [1, 2.0, 2.5], \"a\": null}", "{\"a\":null,\"b\":[1,2,2.5]}");
