@@ -175,6 +175,7 @@ static void child_exec(const ChildSpec *c, int report)
 	/* The host's handlers must not run here between the unblocking and the exec. */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(c->argv[0], c->argv, c->envp ? c->envp : environ);

@@ -21,6 +21,8 @@ typedef struct Enc {
 	size_t wlen;
 	const Secrets *secrets;        /* values to hide, or NULL */
 	int hidden;                    /* how many were */
+	int exact;                     /* integral floats as 1.0 */
+	int lossy;                     /* an integral float was written as an integer */
 } Enc;
 
 static int enc_value(Enc *e, int idx);
@@ -160,13 +162,21 @@ static int enc_float(Enc *e, double d)
 	if (isnan(d) || isinf(d))
 		return enc_fail(e, isnan(d) ? "number is NaN" : "number is infinite");
 	if (d == floor(d) && fabs(d) < 9007199254740992.0) {
-		snprintf(tmp, sizeof tmp, "%lld", (long long)d);
+		snprintf(tmp, sizeof tmp, "%s%lld", signbit(d) && d == 0 ? "-" : "", (long long)d);
 	} else {
 		for (int prec = 15; prec <= 17; prec++) {
 			snprintf(tmp, sizeof tmp, "%.*g", prec, d);
 			if (strtod(tmp, NULL) == d)
 				break;
 		}
+	}
+	if (!strpbrk(tmp, ".e")) {   /* it reads back as an integer */
+		if (e->exact)
+			strcat(tmp, ".0");
+		else
+			e->lossy = 1;
+		if (!e->exact && tmp[0] == '-' && strcmp(tmp, "-0") == 0)
+			strcpy(tmp, "0");
 	}
 	enc_number_text(e, tmp);
 	return 0;
@@ -385,7 +395,7 @@ static int enc_value(Enc *e, int idx)
 	}
 }
 
-int codec_encode_hiding(lua_State *L, int idx, Buf *b, Buf *why, const Secrets *secrets, int *hidden)
+int codec_encode_as(lua_State *L, int idx, Buf *b, Buf *why, CodecOptions *o)
 {
 	Enc e;
 	int rc;
@@ -395,17 +405,21 @@ int codec_encode_hiding(lua_State *L, int idx, Buf *b, Buf *why, const Secrets *
 	e.depth = 0;
 	e.wlen = 0;
 	e.where[0] = '\0';
-	e.secrets = secrets;
+	e.secrets = o ? o->secrets : NULL;
+	e.exact = o ? o->exact : 0;
 	e.hidden = 0;
+	e.lossy = 0;
 	rc = enc_value(&e, lua_absindex(L, idx));
-	if (hidden)
-		*hidden = e.hidden;
+	if (o) {
+		o->hidden = e.hidden;
+		o->lossy = e.lossy;
+	}
 	return rc;
 }
 
 int codec_encode(lua_State *L, int idx, Buf *b, Buf *why)
 {
-	return codec_encode_hiding(L, idx, b, why, NULL, NULL);
+	return codec_encode_as(L, idx, b, why, NULL);
 }
 
 void codec_push_array_mt(lua_State *L)
@@ -469,10 +483,11 @@ static int dec_push(lua_State *L, json_t *j)
 	}
 }
 
-int codec_decode(lua_State *L, const char *s, size_t n, Buf *err)
+/* Decode with jansson's flags. */
+static int decode(lua_State *L, const char *s, size_t n, size_t flags, Buf *err)
 {
 	json_error_t je;
-	json_t *j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+	json_t *j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL | flags, &je);
 	int top = lua_gettop(L);
 	if (!j) {
 		buf_reset(err);
@@ -488,4 +503,14 @@ int codec_decode(lua_State *L, const char *s, size_t n, Buf *err)
 	}
 	json_decref(j);
 	return 0;
+}
+
+int codec_decode(lua_State *L, const char *s, size_t n, Buf *err)
+{
+	return decode(L, s, n, 0, err);
+}
+
+int codec_decode_unique(lua_State *L, const char *s, size_t n, Buf *err)
+{
+	return decode(L, s, n, JSON_REJECT_DUPLICATES, err);
 }

@@ -18,12 +18,16 @@
  */
 int codec_encode(lua_State *L, int idx, Buf *b, Buf *why);
 
-/*
- * The same, with every secret's value replaced by "<secret:NAME>" (whole
- * strings, numbers, and secrets inside strings); *hidden, when not NULL,
- * counts the replacements.
- */
-int codec_encode_hiding(lua_State *L, int idx, Buf *b, Buf *why, const Secrets *secrets, int *hidden);
+/* How codec_encode_as writes a value, and what it tells back. */
+typedef struct CodecOptions {
+	const Secrets *secrets;    /* replaced by "<secret:NAME>" (whole strings, numbers, inside strings), or NULL */
+	int exact;                 /* integral floats keep a ".0" (and -0.0 its sign): decoded, they are floats again */
+	int hidden;                /* out: how many secrets were replaced */
+	int lossy;                 /* out: a float was written as an integer: only exact would give it back */
+} CodecOptions;
+
+/* codec_encode, as the options say (NULL: canonical). */
+int codec_encode_as(lua_State *L, int idx, Buf *b, Buf *why, CodecOptions *o);
 
 /* Length of the valid UTF-8 character at s (n bytes left), or 0. */
 size_t codec_utf8_len(const unsigned char *s, size_t n);
@@ -35,6 +39,9 @@ size_t codec_utf8_len(const unsigned char *s, size_t n);
  * so they encode as [] again.
  */
 int codec_decode(lua_State *L, const char *s, size_t n, Buf *err);
+
+/* The same, refusing an object with a key twice (a file a person wrote: one answer each). */
+int codec_decode_unique(lua_State *L, const char *s, size_t n, Buf *err);
 
 /* Push the metatable that marks an empty table as a JSON array ([-0, +1]). */
 void codec_push_array_mt(lua_State *L);

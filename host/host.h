@@ -80,8 +80,9 @@ const char *host_hide_secrets(lua_State *L, const char *text);
 int host_pcall(lua_State *L, int nargs, int nresults);
 
 /*
- * interrupt.c: Ctrl-C and SIGTERM raise "interrupted" in Lua. host_interrupted
- * holds the signal (0: none); a second one ends the process at once.
+ * interrupt.c: Ctrl-C, SIGTERM and SIGHUP raise "interrupted" in Lua.
+ * host_interrupted holds the signal (0: none); a second one ends the
+ * process at once.
  */
 extern volatile sig_atomic_t host_interrupted;
 void host_signals_install(lua_State *L);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #define WATCH_GRACE_MS 1000     /* from the signal to the watchdog ending the run */
-#define WATCH_ENDING_MS 5000    /* and, once the run is ending, to the process ending */
+#define WATCH_ENDING_MS 3000    /* and, once the run is ending, to the process ending */
 
 volatile sig_atomic_t host_interrupted;
 static volatile sig_atomic_t interrupt_seen;   /* the run has begun to stop */
@@ -34,11 +34,16 @@ static struct {
 	volatile sig_atomic_t ending;
 } watch;
 
-/* The hook a signal sets: raise "interrupted" at the next Lua instruction. */
+/*
+ * The hook a signal sets: raise "interrupted" at the next Lua instruction.
+ * It stays, counting instructions only (the host's C code runs free): a
+ * script that catches the error with pcall gets it again at its next
+ * instruction, so no loop swallows an interruption.
+ */
 static void interrupt_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
-	lua_sethook(L, NULL, 0, 0);
+	lua_sethook(L, interrupt_hook, LUA_MASKCOUNT, 1);
 	interrupt_seen = 1;
 	luaL_error(L, "interrupted");
 }
@@ -67,12 +72,16 @@ void host_signals_install(lua_State *L)
 	sa.sa_flags = 0;            /* no SA_RESTART: a blocking call returns */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);   /* the terminal went away: like SIGTERM */
 }
 
 void host_signals_release(void)
 {
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	if (signal_state)
+		lua_sethook(signal_state, NULL, 0, 0);   /* __gc code runs as the state closes */
 	signal_state = NULL;
 }
 
@@ -92,7 +101,8 @@ void host_raise_interrupt(lua_State *L, const char *fmt, ...)
 {
 	va_list ap;
 	Host *h = host_get(L);
-	lua_sethook(L, NULL, 0, 0);   /* the signal's hook must not fire in the handler */
+	/* After a signal, the hook stays (see interrupt_hook); end of input is only an error. */
+	lua_sethook(L, host_interrupted ? interrupt_hook : NULL, host_interrupted ? LUA_MASKCOUNT : 0, 1);
 	interrupt_seen = 1;
 	va_start(ap, fmt);
 	lua_pushvfstring(L, fmt, ap);
@@ -112,6 +122,7 @@ int host_wait(int fd, int64_t timeout_ms)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
 	sigprocmask(SIG_BLOCK, &stop, &old);
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
@@ -181,11 +192,11 @@ static void *watchdog(void *unused)
 	pause_ms(WATCH_GRACE_MS);
 	if (!interrupt_seen && !watch.ending)
 		watchdog_end_run(sig);
-	for (; !watch.ending && waited < WATCH_ENDING_MS; waited += 100)
+	for (; !watch.ending && waited < WATCH_GRACE_MS; waited += 100)
 		pause_ms(100);
 	if (!watch.ending)
 		watchdog_end_run(sig);
-	pause_ms(WATCH_ENDING_MS);   /* the run is recorded; its process must still end */
+	pause_ms(WATCH_ENDING_MS);   /* the run is recorded; its process must still end (a __gc that loops) */
 	child_end_every();
 	_exit(128 + sig);
 	return NULL;

@@ -128,8 +128,9 @@ static const OptDef optdefs[] = {
 static const char exit_help[] =
 	"Exit status: 0 ok; 1 the pipeline failed; 2 usage error, the script does not\n"
 	"compile, or three wrong answers in a row from standard input; 3 the history\n"
-	"database is unusable or damaged; 130 interrupted (Ctrl-C, or end of input at\n"
-	"a prompt); 143 terminated (SIGTERM). An interrupted run can be resumed.\n";
+	"database is unusable or damaged; 129 hung up (SIGHUP); 130 interrupted\n"
+	"(Ctrl-C, or end of input at a prompt); 143 terminated (SIGTERM). An\n"
+	"interrupted run can be resumed.\n";
 
 static void print_usage(FILE *f)
 {

@@ -312,6 +312,8 @@ static int record_check_damage(Record *r, off_t size)
 	return -1;
 }
 
+static int record_check_key(Record *r);
+
 static const char insert_step_sql[] =
 	"INSERT INTO steps (run, pipeline, seq, name, occurrence, kind, how, instructions,"
 	" inputs, output, replayable, status, error, secret, secret_hash, candidate_output,"
@@ -372,6 +374,8 @@ Record *record_open(const char *path, int create, const volatile sig_atomic_t *s
 		record_fail(r, "cannot prepare");
 		goto fail_record;
 	}
+	if (create && record_check_key(r))
+		goto fail_record;
 	r->usable = 1;
 	return r;
 fail_record:
@@ -1023,14 +1027,31 @@ int record_query_names(Record *r, lua_State *L, const char *pipeline)
 	             "cannot list the pipelines", 0, NULL);
 }
 
-/* Read 32 bytes of key from path; 0 or -1. */
-static int key_read(const char *path, unsigned char key[32])
+/*
+ * Read the key at path: a regular file of exactly 32 bytes, not a symbolic
+ * link. 0; 1 when there is none yet; -1 with why in err.
+ */
+static int key_read(const char *path, unsigned char key[32], Buf *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
-	if (fd >= 0) {
-		rc = read(fd, key, 32) == 32 ? 0 : -1;
-		close(fd);
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
+	if (fd < 0 && errno == ENOENT)
+		return 1;
+	if (fd < 0) {
+		buf_addf(err, "%s: cannot read the key for secret answers: %s", path,
+		         errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+		return -1;
 	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != 32 || read(fd, key, 32) != 32) {
+		buf_addf(err, "%s: not a key for secret answers (a file of 32 bytes); move it away and"
+		         " restore the key from a backup, or secret answers can no longer be compared", path);
+	} else {
+		static int said;
+		rc = 0;
+		if ((st.st_mode & 077) && !said++)
+			fprintf(stderr, "understudy: warning: %s can be read by others: chmod 600 %s\n", path, path);
+	}
+	close(fd);
 	return rc;
 }
 
@@ -1038,32 +1059,88 @@ int record_secret_key(Record *r, unsigned char key[32])
 {
 	char *path = NULL, *tmp = NULL;
 	int fd, rc = -1;
-	if (asprintf(&path, "%s-key", r->path) < 0 || asprintf(&tmp, "%s-key.%d", r->path, (int)getpid()) < 0)
+	buf_reset(&r->err);
+	if (asprintf(&path, "%s-key", r->path) < 0 || asprintf(&tmp, "%s-key.%d", r->path, (int)getpid()) < 0) {
+		buf_adds(&r->err, "out of memory");
 		goto done;
-	if (key_read(path, key) == 0) {
+	}
+	if ((rc = key_read(path, key, &r->err)) <= 0)
+		goto done;
+	/* None yet: made whole in a file of its own, then linked in: nobody reads half a key. */
+	rc = -1;
+	if (getrandom(key, 32, 0) != 32 || (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+		buf_addf(&r->err, "%s: cannot make the key for secret answers: %s", path, strerror(errno));
+		goto done;
+	}
+	int written = write(fd, key, 32) == 32 && fsync(fd) == 0;
+	close(fd);
+	if (written && link(tmp, path) == 0)
 		rc = 0;
-		goto done;
-	}
-	/* Made whole in a file of its own, then linked in: nobody reads half a key. */
-	if (errno == ENOENT && getrandom(key, 32, 0) == 32 &&
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0) {
-		int written = write(fd, key, 32) == 32 && fsync(fd) == 0;
-		close(fd);
-		if (written && link(tmp, path) == 0)
-			rc = 0;
-		else if (written && errno == EEXIST)
-			rc = key_read(path, key);   /* another run made it first */
-		unlink(tmp);
-	}
+	else if (written && errno == EEXIST)
+		rc = key_read(path, key, &r->err) == 0 ? 0 : -1;   /* another run made it first */
+	else
+		buf_addf(&r->err, "%s: cannot make the key for secret answers: %s", path, strerror(errno));
+	unlink(tmp);
 done:
-	if (rc != 0) {
-		buf_reset(&r->err);
-		buf_addf(&r->err, "%s: cannot read or make the key for secret answers: %s",
-		         path ? path : r->path, strerror(errno));
-	}
 	free(path);
 	free(tmp);
 	return rc;
+}
+
+/* A key that is there must be a good one: checked before any step runs. 0 or -1. */
+static int record_check_key(Record *r)
+{
+	unsigned char key[32];
+	char *path = NULL;
+	int rc;
+	buf_reset(&r->err);
+	if (asprintf(&path, "%s-key", r->path) < 0) {
+		buf_adds(&r->err, "out of memory");
+		return -1;
+	}
+	rc = key_read(path, key, &r->err);
+	free(path);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Is path one of the history's own files (the database, its key, WAL, shm)? */
+static int history_file(Record *r, const char *path)
+{
+	static const char *const suffixes[] = { "", "-key", "-wal", "-shm", "-journal" };
+	struct stat theirs, mine;
+	char *p;
+	if (stat(path, &theirs) != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		int same = 0;
+		if (asprintf(&p, "%s%s", r->path, suffixes[i]) < 0)
+			return 1;
+		same = stat(p, &mine) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+		free(p);
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
+/* May a backup replace dest? It is missing, empty, or an understudy history. 0, or -1 with why. */
+static int backup_may_replace(Record *r, const char *dest)
+{
+	unsigned char head[100];
+	struct stat st;
+	int fd, ours = 0;
+	if (lstat(dest, &st) != 0)
+		return errno == ENOENT ? 0 : (buf_addf(&r->err, "%s: %s", dest, strerror(errno)), -1);
+	if (S_ISREG(st.st_mode) && st.st_size == 0)
+		return 0;
+	if (S_ISREG(st.st_mode) && (fd = open(dest, O_RDONLY | O_CLOEXEC)) >= 0) {
+		ours = read(fd, head, sizeof head) == (ssize_t)sizeof head && memcmp(head, "SQLite format 3", 16) == 0 &&
+		       ((uint32_t)head[68] << 24 | (uint32_t)head[69] << 16 | (uint32_t)head[70] << 8 | head[71]) == APPLICATION_ID;
+		close(fd);
+	}
+	if (!ours)
+		buf_addf(&r->err, "%s exists and is not an understudy history; remove it or give another name", dest);
+	return ours ? 0 : -1;
 }
 
 /* Copy the file src to dst (made 0600) when src exists; 0, or -1 with errno set. */
@@ -1074,7 +1151,7 @@ static int file_copy(const char *src, const char *dst)
 	int in = open(src, O_RDONLY | O_CLOEXEC), out, rc = 0;
 	if (in < 0)
 		return errno == ENOENT ? 0 : -1;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0) {
 		close(in);
 		return -1;
@@ -1105,21 +1182,21 @@ int record_backup(Record *r, const char *dest)
 	sqlite3 *copy = NULL;
 	sqlite3_backup *b;
 	sqlite3_stmt *st;
-	char *tmp = NULL, *key = NULL, *dest_key = NULL;
+	char *tmp = NULL, *key = NULL, *dest_key = NULL, *tmp_key = NULL;
 	int fd, rc = -1, step;
 
 	buf_reset(&r->err);
-	struct stat mine, theirs;
-	if (stat(r->path, &mine) == 0 && stat(dest, &theirs) == 0 && mine.st_dev == theirs.st_dev &&
-	    mine.st_ino == theirs.st_ino) {
-		buf_addf(&r->err, "%s is the history itself; give another file", dest);
-		return -1;
-	}
 	if (asprintf(&tmp, "%s.tmp-%d", dest, (int)getpid()) < 0 || asprintf(&key, "%s-key", r->path) < 0 ||
-	    asprintf(&dest_key, "%s-key", dest) < 0) {
+	    asprintf(&dest_key, "%s-key", dest) < 0 || asprintf(&tmp_key, "%s-key.tmp-%d", dest, (int)getpid()) < 0) {
 		buf_adds(&r->err, "out of memory");
 		goto done;
 	}
+	if (history_file(r, dest) || history_file(r, dest_key)) {
+		buf_addf(&r->err, "%s: that is the history itself, or beside it as its own; give another file", dest);
+		goto done;
+	}
+	if (backup_may_replace(r, dest))
+		goto done;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		buf_addf(&r->err, "%s: cannot create: %s", tmp, strerror(errno));
 		goto done;
@@ -1167,8 +1244,10 @@ int record_backup(Record *r, const char *dest)
 		goto done;
 	}
 	copy = NULL;
-	if (file_copy(key, dest_key) != 0) {
+	/* The key through a file of its own, renamed over DEST-key: a link there is replaced, not followed. */
+	if (file_copy(key, tmp_key) != 0 || (access(tmp_key, F_OK) == 0 && rename(tmp_key, dest_key) != 0)) {
 		buf_addf(&r->err, "%s: cannot copy the key for secret answers: %s", dest_key, strerror(errno));
+		unlink(tmp_key);
 		goto done;
 	}
 	if (rename(tmp, dest) != 0) {
@@ -1184,6 +1263,7 @@ done:
 	free(tmp);
 	free(key);
 	free(dest_key);
+	free(tmp_key);
 	return rc;
 }
 

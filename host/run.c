@@ -18,6 +18,9 @@
 #define ANSWERS "understudy.answers"
 #define ANSWERS_USED "understudy.answers_used"
 #define REPLAY "understudy.replay"
+#define ANSWERS_MAX 16777216  /* bytes of an --answers file */
+#define STR(x) STR_(x)
+#define STR_(x) #x
 
 /*
  * Read the script and compile it; pushes the chunk ([-0, +1]) and returns
@@ -90,13 +93,19 @@ void answers_load(lua_State *L, const Options *opt)
 		Buf text = { 0 }, err = { 0 };
 		char chunk[4096];
 		size_t n;
-		int rc;
+		int rc, e;
 		if (!f)
 			host_fail(L, EXIT_USAGE, "--answers %s: %s", opt->answers_file, strerror(errno));
-		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		while (text.len <= ANSWERS_MAX && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
 			buf_add(&text, chunk, n);
+		e = ferror(f) ? errno : 0;
 		fclose(f);
-		rc = codec_decode(L, buf_str(&text), text.len, &err);
+		if (e || text.len > ANSWERS_MAX) {
+			buf_free(&text);
+			host_fail(L, EXIT_USAGE, "--answers %s: %s", opt->answers_file,
+			          e ? strerror(e) : "larger than " STR(ANSWERS_MAX) " bytes; not an answers file");
+		}
+		rc = codec_decode_unique(L, buf_str(&text), text.len, &err);
 		buf_free(&text);
 		if (rc) {
 			lua_pushfstring(L, "--answers %s: not JSON: %s", opt->answers_file, buf_str(&err));

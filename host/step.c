@@ -16,6 +16,9 @@
 #define REPLAY "understudy.replay"
 #define SUMMARY_MAX 60
 #define WRONG_ANSWERS_MAX 3   /* in a row, without a terminal */
+#define STEP_NAME_MAX 200     /* bytes */
+#define STR(x) STR_(x)
+#define STR_(x) #x
 
 enum { T_DONE, T_STRING, T_NUMBER, T_BOOLEAN, T_CHOICE, T_JSON };
 static const char *const type_names[] = { "done", "string", "number", "boolean", "choice", "json", NULL };
@@ -89,16 +92,24 @@ static const char *step_name(lua_State *L)
 	size_t n, i = 0;
 	luaL_Buffer shown;
 	const char *name = luaL_checklstring(L, 1, &n);
-	const char *why = n == 0 ? "is empty" : NULL;
+	const char *why = n == 0 ? "is empty" : n > STEP_NAME_MAX ? "is longer than " STR(STEP_NAME_MAX) " bytes"
+	                : strspn(name, " ") == n ? "is blank" : NULL;
 	while (!why && i < n) {
-		unsigned char c = (unsigned char)name[i];
-		size_t k = codec_utf8_len((const unsigned char *)name + i, n - i);
-		if (c == 0)
+		const unsigned char *u = (const unsigned char *)name + i;
+		size_t k = codec_utf8_len(u, n - i);
+		unsigned cp = k == 1 ? u[0] : k == 2 ? (u[0] & 0x1Fu) << 6 | (u[1] & 0x3F)
+		            : k == 3 ? (u[0] & 0x0Fu) << 12 | (u[1] & 0x3Fu) << 6 | (u[2] & 0x3F) : 0x10000;
+		if (u[0] == 0)
 			why = "holds a NUL byte";
-		else if (c < 0x20 || c == 0x7f)
-			why = "holds a control character (a newline, a tab...)";
 		else if (k == 0)
 			why = "is not valid UTF-8";
+		else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			why = "holds a control character (a newline, a tab...)";
+		else if ((cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) ||
+		         cp == 0xfeff)
+			why = "holds an invisible or direction-changing character";
+		else if (cp == '=')
+			why = "holds '=' (--answer STEP=VALUE could not name it)";
 		i += k ? k : 1;
 	}
 	if (!why)
@@ -123,10 +134,17 @@ static const char *step_name(lua_State *L)
 	return NULL;
 }
 
-/* Encode the value at idx for the record, with the run's secrets hidden; 0, or -1 with why. */
-static int step_encode(lua_State *L, Host *h, int idx, Buf *out, int *hidden)
+/*
+ * Encode the value at idx for the record, with the run's secrets hidden;
+ * 0, or -1 with why. o, when not NULL, says how and tells back.
+ */
+static int step_encode(lua_State *L, Host *h, int idx, Buf *out, CodecOptions *o)
 {
-	return codec_encode_hiding(L, idx, out, &h->why, &h->secrets, hidden);
+	CodecOptions mine = { 0 };
+	if (!o)
+		o = &mine;
+	o->secrets = &h->secrets;
+	return codec_encode_as(L, idx, out, &h->why, o);
 }
 
 /*
@@ -457,7 +475,10 @@ static int answer_check(lua_State *L, const Spec *sp, int idx, Buf *reason)
 		break;
 	}
 	if (!ok) {
-		buf_addf(reason, "expected a %s, got a %s", type_names[sp->type], luaL_typename(L, idx));
+		buf_addf(reason, "expected a %s, got %s", type_names[sp->type],
+		         codec_isnull(L, idx) ? "null" : lua_pushfstring(L, "a %s", luaL_typename(L, idx)));
+		if (!codec_isnull(L, idx))
+			lua_pop(L, 1);
 		return -1;
 	}
 	return 0;
@@ -595,7 +616,8 @@ static int answer_accept(lua_State *L, Host *h, const Spec *sp, Buf *reason)
 /* Write the prompt for a manual step into b. */
 static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, Buf *b)
 {
-	const char *instructions = host_hide_secrets(L, lua_tostring(L, 2));
+	const char *instructions = lua_tostring(L, 2);
+	Buf shown = { 0 };
 	buf_reset(b);
 	buf_addf(b, "\n== manual step: %s", sp->name);
 	if (occurrence > 1)
@@ -636,6 +658,13 @@ static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, B
 	if (sp->secret)
 		buf_adds(b, " (hidden)");
 	buf_adds(b, "> ");
+	/* Instructions, choices, a default: a secret in any of them is shown hidden. */
+	if (secrets_hide(&h->secrets, b->data, b->len, &shown)) {
+		Buf t = *b;
+		*b = shown;
+		shown = t;
+	}
+	buf_free(&shown);
 }
 
 /*
@@ -679,6 +708,7 @@ check:
 /* POST {pipeline, run, step, occurrence, instructions, inputs} to notify; a failure only warns. */
 static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence)
 {
+	int top = lua_gettop(L);
 	lua_createtable(L, 0, 6);
 	lua_pushstring(L, h->pipeline);
 	lua_setfield(L, -2, "pipeline");
@@ -695,11 +725,12 @@ static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence
 		lua_setfield(L, -2, "inputs");
 	}
 	buf_reset(&h->line);
-	if (codec_encode_hiding(L, -1, &h->line, &h->reason, &h->secrets, NULL) == 0 &&
+	CodecOptions hide = { &h->secrets, 0, 0, 0 };
+	if (codec_encode_as(L, -1, &h->line, &h->reason, &hide) == 0 &&
 	    notify_post(sp->notify, buf_str(&h->line), &h->reason) != 0)
-		fprintf(stderr, "understudy: warning: step \"%s\": notify %s failed: %s\n",
-		        sp->name, sp->notify, buf_str(&h->reason));
-	lua_pop(L, 1);
+		fputs(host_hide_secrets(L, lua_pushfstring(L, "understudy: warning: step \"%s\": notify %s failed: %s\n",
+		                                           sp->name, sp->notify, buf_str(&h->reason))), stderr);
+	lua_settop(L, top);
 }
 
 /*
@@ -853,7 +884,7 @@ static int l_manual(lua_State *L)
 	Candidate cand = { 0 };
 	char secret_hash[65];
 	const char *how = NULL;
-	int ans, streak = 0, hidden = 0, n;
+	int ans, streak = 0, n;
 
 	spec_read(L, &sp);
 	if (sp.def && sp.type != T_DONE && answer_check(L, &sp, sp.def, &h->why))
@@ -909,10 +940,11 @@ static int l_manual(lua_State *L)
 		sha256_hmac_hex(key, sizeof key, h->output.data, h->output.len, secret_hash);
 		row.secret_hash = secret_hash;
 	} else {
-		if (step_encode(L, h, ans, &h->output, &hidden))
+		CodecOptions o = { 0 };
+		if (step_encode(L, h, ans, &h->output, &o))
 			host_fail(L, EXIT_USAGE, "step \"%s\": the answer cannot be recorded: %s", sp.name, buf_str(&h->why));
 		row.output = buf_str(&h->output);
-		row.replayable = !hidden;   /* a secret in it: asked again on resume, never replayed */
+		row.replayable = !o.hidden;   /* a secret in it: asked again on resume, never replayed */
 	}
 	if (sp.candidate) {
 		row.candidate_source = cand.source[0] ? cand.source : NULL;
@@ -936,30 +968,35 @@ static int l_manual(lua_State *L)
 }
 
 /*
- * Record in h->output the values of an auto step, from base + 1 to the top,
- * as row's output (the first value, null when none) and, when there are
- * not exactly one, results (all of them, as a JSON array). A value the
- * record cannot hold is described instead, and the row is not replayable;
- * so is one with a secret in it.
+ * Record in h->output the values of an auto step, from base + 1 to the top:
+ * row's output is the first value, canonical (null when none); results is
+ * every value, exactly (1.0 stays a float), when there are not exactly one
+ * or the output lost something. A value the record cannot hold is
+ * described instead, and the row is not replayable; so is one with a
+ * secret in it.
  */
 static void auto_values(lua_State *L, Host *h, int base, StepRow *row)
 {
-	int nres = lua_gettop(L) - base, hidden = 0, more = 0, rc = 0;
+	int nres = lua_gettop(L) - base, rc = 0, hidden = 0;
 	size_t results = 0;
+	CodecOptions o = { 0 };
 	buf_reset(&h->output);
 	if (nres == 0)
 		buf_adds(&h->output, "null");
 	else
-		rc = step_encode(L, h, base + 1, &h->output, &hidden);
-	if (rc == 0 && nres != 1) {
+		rc = step_encode(L, h, base + 1, &h->output, &o);
+	hidden = o.hidden;
+	if (rc == 0 && (nres != 1 || o.lossy)) {
 		buf_addc(&h->output, '\0');   /* output, then results, in one buffer */
 		results = h->output.len;
 		buf_addc(&h->output, '[');
 		for (int i = 1; i <= nres && rc == 0; i++) {
+			CodecOptions exact = { 0 };
+			exact.exact = 1;
 			if (i > 1)
 				buf_addc(&h->output, ',');
-			rc = step_encode(L, h, base + i, &h->output, &more);
-			hidden += more;
+			rc = step_encode(L, h, base + i, &h->output, &exact);
+			hidden += exact.hidden;
 		}
 		buf_addc(&h->output, ']');
 	}

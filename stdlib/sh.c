@@ -199,11 +199,13 @@ static int command_run(Command *c)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
 	sigaddset(&stop, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &stop, &waiting);
 	sigset_t unblocked = waiting;
 	sigdelset(&unblocked, SIGINT);
 	sigdelset(&unblocked, SIGTERM);
+	sigdelset(&unblocked, SIGHUP);
 	int open_out = 1, open_err = 1;
 	while (open_out || open_err) {
 		if (host_interrupted && !c->interrupted) {

@@ -148,18 +148,22 @@ end
 print(show(auto("three", function() return 1, "two", { 3 } end)))
 print(show(auto("none", function() end)))
 print(show(auto("holes", function() return nil, 5, nil end)))
+local f = auto("float", function() return 1.0 end)
+print(math.type(f), f, auto("floats", function() return -0.0, 2^53, { 7.0 } end))
 if not io.open("go") then error("stop") end
 LUA
 	run_us 1 run m.lua
 	local first=$OUT
-	same "$first" '3:1,"two",[3]
+	same "$(sed -n 1,4p <<<"$first")" '3:1,"two",[3]
 0:
-3:null,5,null'
+3:null,5,null
+float	1.0	-0.0	9.007199254741e+15	table: 0x'"$(sed -n 4p <<<"$first" | sed 's/.*table: 0x//')"
+	first=$(sed -n 1,3p <<<"$first"; sed -n 4p <<<"$first" | cut -f1-4)
 	same "$(sql "SELECT results FROM steps WHERE name = 'holes'")" '[null,5,null]'
 	touch go
 	run_us 0 resume 1
-	same "$OUT" "$first"
-	same "$(sql "SELECT count(*) FROM steps WHERE run = 2 AND how = 'replay'")" "3"
+	same "$(sed -n 1,3p <<<"$OUT"; sed -n 4p <<<"$OUT" | cut -f1-4)" "$first"
+	same "$(sql "SELECT count(*) FROM steps WHERE run = 2 AND how = 'replay'")" "5"
 }
 
 test_history_file_alone_is_whole_and_backup_copies_it() {
@@ -195,8 +199,28 @@ LUA
 	has "$ERR" "no/such/folder/x.db"
 	run_us 2 backup
 	has "$ERR" "usage: understudy backup DEST"
+	# Odd destinations: the history's own files, what is not a history, a link where the key goes.
 	run_us 3 backup "$UNDERSTUDY_DB"
-	has "$ERR" "is the history itself"
+	has "$ERR" "that is the history itself"
+	run_us 3 backup "$UNDERSTUDY_DB-key"
+	has "$ERR" "that is the history itself"
+	echo "precious notes" >notes.txt
+	run_us 3 backup notes.txt
+	has "$ERR" "notes.txt exists and is not an understudy history"
+	same "$(cat notes.txt)" "precious notes"
+	echo "victim" >victim
+	ln -s victim linked.db-key
+	run_us 0 backup linked.db
+	same "$(cat victim)" "victim"
+	test -L linked.db-key && fail "the link was followed, not replaced"
+	cmp "$UNDERSTUDY_DB-key" linked.db-key || fail "the key was not copied"
+	run_us 0 backup saved.db
+	# A key that is not one is refused before anyone is asked anything.
+	echo 'manual("first", "?", { type = "string" })' | write k.lua
+	printf 'short' >"$UNDERSTUDY_DB-key"
+	run_us 3 run k.lua --answer first=x
+	has "$ERR" "not a key for secret answers"
+	same "$(sql "SELECT count(*) FROM runs WHERE pipeline = 'k'")" "0"
 	# The copy serves as a history.
 	run_us 0 runs --db saved.db
 	has "$OUT" "wait"
@@ -335,6 +359,16 @@ LUA
 	echo '[]' >a3.json
 	run_us 2 run b.lua --answers a3.json
 	has "$ERR" 'expected a JSON object {"step": answer}'
+	echo '{"ok": "y", "ok": "n", "pick": "keep"}' >twice.json
+	run_us 2 run b.lua --answers twice.json
+	has "$ERR" "duplicate object key"
+	echo '{"ok": null, "pick": "keep"}' >null.json
+	run_us 2 run b.lua --answers null.json
+	has "$ERR" "expected a boolean, got null"
+	run_us 2 run b.lua --answers /dev/zero
+	has "$ERR" "--answers /dev/zero: larger than"
+	run_us 2 run b.lua --answers .
+	has "$ERR" "--answers .: Is a directory"
 	echo '{"ok": "n", "pick": "drop"}' >a4.json
 	run_us 0 run b.lua --answers a4.json
 	same "$OUT" "false	drop"
@@ -402,6 +436,19 @@ LUA
 	same "$(sql "SELECT status FROM runs WHERE id = 2")" "running"
 	run_us 0 runs --json
 	same "$(jq -r '.[0].status' <<<"$OUT")" "abandoned"
+}
+
+test_sighup_ends_a_run_like_sigterm() {
+	echo 'manual("pin", "PIN?", { secret = true })' | write h.lua
+	mkfifo in
+	sleep 30 >in &
+	local keeper=$!
+	"$UNDERSTUDY" run h.lua <in >/dev/null 2>err.txt &
+	pid=$!
+	stop_when HUP grep -q "(hidden)>" err.txt
+	kill $keeper
+	same "$CODE" "129"
+	same "$(sql "SELECT status FROM runs")" "interrupted"
 }
 
 test_sigterm_ends_os_execute_and_popen_and_their_children() {
@@ -532,5 +579,21 @@ test_step_names_people_cannot_read_are_refused() {
 	printf 'auto("", function() end)\n' >e.lua
 	run_us 1 run e.lua
 	has "$ERR" 'e.lua:1: step name "" is empty'
+	local name why
+	while IFS='|' read -r name why; do
+		printf 'auto("%s", function() end)\n' "$name" >o.lua
+		run_us 1 run o.lua
+		has "$ERR" "o.lua:1: step name"
+		has "$ERR" "$why"
+	done <<'CASES'
+a\u{85}b|holds a control character
+\u{202e}evil|holds an invisible or direction-changing character
+zero\u{200b}width|holds an invisible or direction-changing character
+   |is blank
+a=b|holds '=' (--answer STEP=VALUE could not name it)
+CASES
+	printf 'auto(string.rep("n", 201), function() end)\n' >long.lua
+	run_us 1 run long.lua
+	has "$ERR" "is longer than 200 bytes"
 	same "$(sql "SELECT group_concat(name, ' ') FROM steps")" "fine"
 }

@@ -57,21 +57,43 @@ LUA
 }
 
 test_second_signal_exits_at_once() {
+	# C code that never returns: the first signal waits for the watchdog, the second does not.
 	write stubborn.lua <<'LUA'
 auto("stubborn", function()
   io.open("started", "w"):close()
-  while true do pcall(function() while true do end end) end
+  return string.rep("a", 40):find(".-.-.-.-.-.-.-.-.-.-b")
 end)
 LUA
 	"$UNDERSTUDY" run stubborn.lua >out.txt 2>err.txt &
 	local pid=$! i
 	for i in $(seq 100); do [ -e started ] && break; sleep 0.1; done
 	kill -TERM $pid
-	sleep 0.3
-	kill -0 $pid 2>/dev/null || fail "the first signal was not swallowed by the script's pcall"
+	sleep 0.2
+	kill -0 $pid 2>/dev/null || fail "the first signal ended a run stuck in C code at once"
 	kill -TERM $pid
 	wait $pid
 	same "$?" "143"
+	lacks "$(cat err.txt)" "did not stop within a second"
+}
+
+test_a_script_cannot_swallow_an_interruption() {
+	write swallow.lua <<'LUA'
+io.open("started", "w"):close()
+local tries = 0
+while true do
+  tries = tries + 1
+  pcall(function() while true do end end)
+  local ok = pcall(time.sleep, 0.01)
+end
+LUA
+	"$UNDERSTUDY" run swallow.lua >out.txt 2>err.txt &
+	local pid=$! i
+	for i in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	kill -TERM $pid
+	wait $pid
+	same "$?" "143"
+	same "$(sql "SELECT status FROM runs")" "interrupted"
+	lacks "$(cat err.txt)" "did not stop within a second"
 }
 
 test_colour_only_on_a_terminal_and_not_with_no_color() {

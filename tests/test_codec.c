@@ -104,6 +104,28 @@ static void survives(lua_State *L, const char *expr)
 	buf_free(&why);
 }
 
+/* Encode expr exactly (floats stay floats): want, and decoding gives back floats where it had floats. */
+static void exactly(lua_State *L, const char *expr, const char *want)
+{
+	Buf b = { 0 }, why = { 0 };
+	char name[256];
+	CodecOptions o = { NULL, 1, 0, 0 };
+	int ok = 0;
+	eval(L, expr);
+	if (codec_encode_as(L, -1, &b, &why, &o) == 0 && strcmp(buf_str(&b), want) == 0 &&
+	    codec_decode(L, b.data, b.len, &why) == 0) {
+		lua_getglobal(L, "same_types");
+		lua_insert(L, -3);
+		lua_call(L, 2, 1);
+		ok = lua_toboolean(L, -1);
+	}
+	lua_pop(L, 1);
+	snprintf(name, sizeof name, "exactly %s", expr);
+	check(ok, name, buf_str(&b), want);
+	buf_free(&b);
+	buf_free(&why);
+}
+
 /* Fill set from NAME=VALUE pairs, up to a NULL. */
 static void secrets_from(const char *const *pairs, Secrets *set)
 {
@@ -124,7 +146,9 @@ static void hides(lua_State *L, const char *expr, const char *const *secrets, co
 	int hidden = -1, rc;
 	secrets_from(secrets, &set);
 	eval(L, expr);
-	rc = codec_encode_hiding(L, -1, &b, &why, &set, &hidden);
+	CodecOptions o = { &set, 0, 0, 0 };
+	rc = codec_encode_as(L, -1, &b, &why, &o);
+	hidden = o.hidden;
 	snprintf(name, sizeof name, "hide in %s", expr);
 	check(rc == 0 && strcmp(buf_str(&b), want) == 0 && hidden == want_hidden, name, rc ? buf_str(&why) : buf_str(&b), want);
 	lua_pop(L, 1);
@@ -142,7 +166,8 @@ static void hidden_in_reason(lua_State *L, const char *expr, const char *const *
 	int rc;
 	secrets_from(secrets, &set);
 	eval(L, expr);
-	rc = codec_encode_hiding(L, -1, &b, &why, &set, NULL);
+	CodecOptions o = { &set, 0, 0, 0 };
+	rc = codec_encode_as(L, -1, &b, &why, &o);
 	snprintf(name, sizeof name, "hide in the reason for %s", expr);
 	check(rc != 0 && strstr(buf_str(&why), want) && !strstr(buf_str(&why), "kkkk"), name, buf_str(&why), want);
 	lua_pop(L, 1);
@@ -185,6 +210,12 @@ int main(void)
 		"  for k in pairs(b) do if a[k] == nil then return false end end\n"
 		"  return true\n"
 		"end\n"
+		"function same_types(a, b)\n"
+		"  if type(a) == 'number' then return math.type(a) == math.type(b) and a == b and 1/a == 1/b end\n"
+		"  if type(a) ~= 'table' then return a == b end\n"
+		"  for k, v in pairs(a) do if not same_types(v, b[k]) then return false end end\n"
+		"  return true\n"
+		"end\n"
 		"cyc = {}; cyc.self = cyc\n"
 		"shared = {1}; dag = {a = shared, b = shared}\n");
 
@@ -207,6 +238,21 @@ int main(void)
 	encodes(L, "{['b'] = 1, ['a'] = 2, ['B'] = 3, ['ab'] = 4}", "{\"B\":3,\"a\":2,\"ab\":4,\"b\":1}");
 	encodes(L, "dag", "{\"a\":[1],\"b\":[1]}");
 	encodes(L, "{x = 3.0, y = {1.0, 2}}", "{\"x\":3,\"y\":[1,2]}");
+
+	/* Exactly, for replay: integral floats stay floats, -0.0 keeps its sign. */
+	exactly(L, "{1.0, -0.0, 3, 2^53, 1e300, 0.5, -7.0}", "[1.0,-0.0,3,9007199254740992.0,1e+300,0.5,-7.0]");
+	CodecOptions lossy = { 0 };
+	Buf lb = { 0 }, lw = { 0 };
+	eval(L, "{a = 2.0}");
+	codec_encode_as(L, -1, &lb, &lw, &lossy);
+	check(lossy.lossy && strcmp(buf_str(&lb), "{\"a\":2}") == 0, "canonical 2.0 is said to be lossy", buf_str(&lb), "{\"a\":2}");
+	eval(L, "{a = 2, b = 0.5}");
+	buf_reset(&lb);
+	codec_encode_as(L, -1, &lb, &lw, &lossy);
+	check(!lossy.lossy, "canonical 2 and 0.5 are not lossy", buf_str(&lb), "not lossy");
+	lua_pop(L, 2);
+	buf_free(&lb);
+	buf_free(&lw);
 
 	/* What JSON cannot hold. */
 	refuses(L, "cyc", "cycle");
