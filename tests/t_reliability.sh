@@ -350,21 +350,18 @@ test_nul_and_empty_arrays_are_not_answers() {
 	write b.lua <<'LUA'
 print(manual("ok", "?", { type = "boolean" }), manual("pick", "?", { choices = { "keep", "drop" } }))
 LUA
-	echo '{"ok": "no\u0000pe", "pick": "keep"}' >a1.json
-	run_us 2 run b.lua --answers a1.json
-	has "$ERR" 'step "ok": the answer given by --answer/--answers is wrong: the answer holds a NUL byte'
-	echo '{"ok": "n", "pick": "keep\u0000!"}' >a2.json
-	run_us 2 run b.lua --answers a2.json
-	has "$ERR" 'step "pick": the answer given by --answer/--answers is wrong: the answer holds a NUL byte'
-	echo '[]' >a3.json
-	run_us 2 run b.lua --answers a3.json
-	has "$ERR" 'expected a JSON object {"step": answer}'
-	echo '{"ok": "y", "ok": "n", "pick": "keep"}' >twice.json
-	run_us 2 run b.lua --answers twice.json
-	has "$ERR" "duplicate object key"
-	echo '{"ok": null, "pick": "keep"}' >null.json
-	run_us 2 run b.lua --answers null.json
-	has "$ERR" "expected a boolean, got null"
+	local json want
+	while IFS='|' read -r json want; do
+		printf '%s\n' "$json" >answers.json
+		run_us 2 run b.lua --answers answers.json
+		has "$ERR" "$want"
+	done <<'CASES'
+{"ok": "no\u0000pe", "pick": "keep"}|step "ok": the answer given by --answer/--answers is wrong: the answer holds a NUL byte
+{"ok": "n", "pick": "keep\u0000!"}|step "pick": the answer given by --answer/--answers is wrong: the answer holds a NUL byte
+[]|expected a JSON object {"step": answer}
+{"ok": "y", "ok": "n", "pick": "keep"}|duplicate object key
+{"ok": null, "pick": "keep"}|expected a boolean, got null
+CASES
 	run_us 2 run b.lua --answers /dev/zero
 	has "$ERR" "--answers /dev/zero: larger than"
 	run_us 2 run b.lua --answers .

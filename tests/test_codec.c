@@ -84,47 +84,36 @@ static void bad_json(lua_State *L, const char *text, const char *want)
 	buf_free(&why);
 }
 
-/* A Lua value survives encode then decode: compared by a Lua deep-equal. */
-static void survives(lua_State *L, const char *expr)
+/*
+ * Encode expr (exactly: floats stay floats), check the text against want
+ * (unless NULL), decode it, and compare the two values with the Lua
+ * function cmp.
+ */
+static void comes_back(lua_State *L, const char *label, const char *expr, int exact, const char *want, const char *cmp)
 {
 	Buf b = { 0 }, why = { 0 };
 	char name[256];
+	CodecOptions o = { NULL, exact, 0, 0 };
 	int ok = 0;
 	eval(L, expr);
-	if (codec_encode(L, -1, &b, &why) == 0 && codec_decode(L, b.data, b.len, &why) == 0) {
-		lua_getglobal(L, "deep_equal");
+	if (codec_encode_as(L, -1, &b, &why, &o) == 0 && (!want || strcmp(buf_str(&b), want) == 0) &&
+	    codec_decode(L, b.data, b.len, &why) == 0) {
+		lua_getglobal(L, cmp);
 		lua_insert(L, -3);
 		lua_call(L, 2, 1);
 		ok = lua_toboolean(L, -1);
 	}
 	lua_pop(L, 1);
-	snprintf(name, sizeof name, "survives %s", expr);
-	check(ok, name, buf_str(&b), "the same value back");
+	snprintf(name, sizeof name, "%s %s", label, expr);
+	check(ok, name, buf_str(&b), want ? want : "the same value back");
 	buf_free(&b);
 	buf_free(&why);
 }
 
-/* Encode expr exactly (floats stay floats): want, and decoding gives back floats where it had floats. */
-static void exactly(lua_State *L, const char *expr, const char *want)
-{
-	Buf b = { 0 }, why = { 0 };
-	char name[256];
-	CodecOptions o = { NULL, 1, 0, 0 };
-	int ok = 0;
-	eval(L, expr);
-	if (codec_encode_as(L, -1, &b, &why, &o) == 0 && strcmp(buf_str(&b), want) == 0 &&
-	    codec_decode(L, b.data, b.len, &why) == 0) {
-		lua_getglobal(L, "same_types");
-		lua_insert(L, -3);
-		lua_call(L, 2, 1);
-		ok = lua_toboolean(L, -1);
-	}
-	lua_pop(L, 1);
-	snprintf(name, sizeof name, "exactly %s", expr);
-	check(ok, name, buf_str(&b), want);
-	buf_free(&b);
-	buf_free(&why);
-}
+/* A Lua value survives encode then decode: compared by a Lua deep-equal. */
+#define survives(L, expr) comes_back(L, "survives", expr, 0, NULL, "deep_equal")
+/* Encoded exactly it is want, and decoding gives back floats where it had floats. */
+#define exactly(L, expr, want) comes_back(L, "exactly", expr, 1, want, "same_types")
 
 /* Fill set from NAME=VALUE pairs, up to a NULL. */
 static void secrets_from(const char *const *pairs, Secrets *set)
