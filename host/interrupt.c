@@ -1,5 +1,5 @@
 /*
- * interrupt.c: Ctrl-C and SIGTERM. The handler only sets a hook that
+ * interrupt.c: Ctrl-C, SIGTERM, SIGHUP. The handler only sets a hook that
  * raises "interrupted" in Lua; waits for input give way to it; and a
  * watchdog ends a run that C code keeps from stopping within a second.
  */
@@ -48,7 +48,7 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar)
 	luaL_error(L, "interrupted");
 }
 
-/* SIGINT, SIGTERM: set a hook (as lua.c does); a second one exits at once. */
+/* SIGINT, SIGTERM, SIGHUP: set a hook (as lua.c does); a second one exits at once. */
 static void on_signal(int sig)
 {
 	if (host_interrupted) {
