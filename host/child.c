@@ -159,6 +159,15 @@ static int child_dup(int fd, int target)
 	return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+/* In a child that cannot start the command: errno to the host through report, then exit. */
+static void child_give_up(int report)
+{
+	int e = errno;
+	ssize_t written = write(report, &e, sizeof e);   /* the host gone too: nobody to tell */
+	(void)written;
+	_exit(127);
+}
+
 /*
  * In the child: descriptors, folder, signal mask, then the program. An
  * errno goes back through report when it cannot start. Only
@@ -167,7 +176,6 @@ static int child_dup(int fd, int target)
 static void child_exec(const ChildSpec *c, int report)
 {
 	sigset_t none;
-	int e;
 	if (child_dup(c->in, 0) || child_dup(c->out, 1) || child_dup(c->err, 2))
 		goto fail;
 	if (c->cwd && chdir(c->cwd) != 0)
@@ -180,10 +188,7 @@ static void child_exec(const ChildSpec *c, int report)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(c->argv[0], c->argv, c->envp ? c->envp : environ);
 fail:
-	e = errno;
-	if (write(report, &e, sizeof e) < 0)
-		_exit(127);
-	_exit(127);
+	child_give_up(report);
 }
 
 /* The keeper's answer to the host's death: end the whole group, itself included. */
@@ -202,7 +207,7 @@ static void child_keep(const ChildSpec *c, int report, pid_t host)
 	struct sigaction sa;
 	sigset_t none;
 	pid_t command;
-	int status, e;
+	int status;
 
 	setpgid(0, 0);
 	/*
@@ -222,12 +227,8 @@ static void child_keep(const ChildSpec *c, int report, pid_t host)
 	command = fork();
 	if (command == 0)
 		child_exec(c, report);
-	if (command < 0) {
-		e = errno;
-		if (write(report, &e, sizeof e) < 0)
-			_exit(127);
-		_exit(127);
-	}
+	if (command < 0)
+		child_give_up(report);
 	/*
 	 * Hold nothing of the host's: a pipe end kept open here would keep the
 	 * command from seeing the end of its input.

@@ -12,6 +12,10 @@
 
 #define UNDERSTUDY_VERSION "0.1.0"
 
+/* A number macro as a string literal, for messages: STR(200) is "200". */
+#define STR(x) STR_(x)
+#define STR_(x) #x
+
 /* Exit codes (documented in README and --help). */
 enum {
 	EXIT_OK = 0,
@@ -93,6 +97,8 @@ void host_raise_interrupt(lua_State *L, const char *fmt, ...);
 void host_interrupt_forget(lua_State *L);
 /* The exit code of the interruption: 128 + the signal, 130 without one (end of input). */
 int host_interrupt_code(void);
+/* The signals that stop a run: SIGINT, SIGTERM, SIGHUP. */
+void host_stop_signals(sigset_t *set);
 /*
  * Wait until fd (-1: none) has input, timeout_ms passes (-1: no limit), or
  * a signal interrupts; no signal is missed that came before the wait.

@@ -114,15 +114,20 @@ void host_raise_interrupt(lua_State *L, const char *fmt, ...)
 	lua_error(L);
 }
 
+void host_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
 int host_wait(int fd, int64_t timeout_ms)
 {
 	sigset_t stop, old;
 	int64_t deadline = timeout_ms >= 0 ? clock_mono_ms() + timeout_ms : -1;
 	int rc;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
+	host_stop_signals(&stop);
 	sigprocmask(SIG_BLOCK, &stop, &old);
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };

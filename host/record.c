@@ -44,6 +44,7 @@ typedef struct LogRow {
 struct Record {
 	sqlite3 *db;
 	char *path;
+	char *key_path;           /* PATH-key: the key for secret answers */
 	int current;              /* the schema is this version's: no migration */
 	Buf err;
 	sqlite3_stmt *insert_step, *insert_log;
@@ -326,7 +327,9 @@ Record *record_open(const char *path, int create, const volatile sig_atomic_t *s
 {
 	Record *r = calloc(1, sizeof *r);
 	struct stat st;
-	if (!r || !(r->path = strdup(path))) {
+	if (!r || !(r->path = strdup(path)) || asprintf(&r->key_path, "%s-key", path) < 0) {
+		if (r)
+			free(r->path);
 		free(r);
 		buf_adds(err, "out of memory");
 		return NULL;
@@ -431,6 +434,7 @@ void record_close(Record *r)
 	sqlite3_close_v2(r->db);
 	buf_free(&r->err);
 	free(r->path);
+	free(r->key_path);
 	free(r);
 }
 
@@ -1057,10 +1061,11 @@ static int key_read(const char *path, unsigned char key[32], Buf *err)
 
 int record_secret_key(Record *r, unsigned char key[32])
 {
-	char *path = NULL, *tmp = NULL;
+	const char *path = r->key_path;
+	char *tmp = NULL;
 	int fd, rc = -1;
 	buf_reset(&r->err);
-	if (asprintf(&path, "%s-key", r->path) < 0 || asprintf(&tmp, "%s-key.%d", r->path, (int)getpid()) < 0) {
+	if (asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0) {
 		buf_adds(&r->err, "out of memory");
 		goto done;
 	}
@@ -1082,7 +1087,6 @@ int record_secret_key(Record *r, unsigned char key[32])
 		buf_addf(&r->err, "%s: cannot make the key for secret answers: %s", path, strerror(errno));
 	unlink(tmp);
 done:
-	free(path);
 	free(tmp);
 	return rc;
 }
@@ -1091,29 +1095,24 @@ done:
 static int record_check_key(Record *r)
 {
 	unsigned char key[32];
-	char *path = NULL;
-	int rc;
 	buf_reset(&r->err);
-	if (asprintf(&path, "%s-key", r->path) < 0) {
-		buf_adds(&r->err, "out of memory");
-		return -1;
-	}
-	rc = key_read(path, key, &r->err);
-	free(path);
-	return rc < 0 ? -1 : 0;
+	return key_read(r->key_path, key, &r->err) < 0 ? -1 : 0;
 }
 
-/* Is path one of the history's own files (the database, its key, WAL, shm)? */
+/* The files of a history: the database, its key, and SQLite's journals. */
+static const char *const history_suffixes[] = { "", "-key", "-wal", "-shm", "-journal" };
+#define NSUFFIXES (sizeof history_suffixes / sizeof history_suffixes[0])
+
+/* Is path one of the history's own files? */
 static int history_file(Record *r, const char *path)
 {
-	static const char *const suffixes[] = { "", "-key", "-wal", "-shm", "-journal" };
 	struct stat theirs, mine;
 	char *p;
 	if (stat(path, &theirs) != 0)
 		return 0;
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+	for (size_t i = 0; i < NSUFFIXES; i++) {
 		int same = 0;
-		if (asprintf(&p, "%s%s", r->path, suffixes[i]) < 0)
+		if (asprintf(&p, "%s%s", r->path, history_suffixes[i]) < 0)
 			return 1;
 		same = stat(p, &mine) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
 		free(p);
@@ -1165,13 +1164,12 @@ static int file_copy(const char *src, const char *dst)
 	return rc;
 }
 
-/* Remove a database file and the journal files beside it. */
+/* Remove a half-made copy: the database file and the files beside it. */
 static void database_remove(const char *path)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
 	char *p;
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
-		if (asprintf(&p, "%s%s", path, suffixes[i]) >= 0) {
+	for (size_t i = 0; i < NSUFFIXES; i++)
+		if (asprintf(&p, "%s%s", path, history_suffixes[i]) >= 0) {
 			unlink(p);
 			free(p);
 		}
@@ -1182,12 +1180,12 @@ int record_backup(Record *r, const char *dest)
 	sqlite3 *copy = NULL;
 	sqlite3_backup *b;
 	sqlite3_stmt *st;
-	char *tmp = NULL, *key = NULL, *dest_key = NULL, *tmp_key = NULL;
+	char *tmp = NULL, *dest_key = NULL, *tmp_key = NULL;
 	int fd, rc = -1, step;
 
 	buf_reset(&r->err);
-	if (asprintf(&tmp, "%s.tmp-%d", dest, (int)getpid()) < 0 || asprintf(&key, "%s-key", r->path) < 0 ||
-	    asprintf(&dest_key, "%s-key", dest) < 0 || asprintf(&tmp_key, "%s-key.tmp-%d", dest, (int)getpid()) < 0) {
+	if (asprintf(&tmp, "%s.tmp-%d", dest, (int)getpid()) < 0 || asprintf(&dest_key, "%s-key", dest) < 0 ||
+	    asprintf(&tmp_key, "%s-key.tmp-%d", dest, (int)getpid()) < 0) {
 		buf_adds(&r->err, "out of memory");
 		goto done;
 	}
@@ -1245,7 +1243,7 @@ int record_backup(Record *r, const char *dest)
 	}
 	copy = NULL;
 	/* The key through a file of its own, renamed over DEST-key: a link there is replaced, not followed. */
-	if (file_copy(key, tmp_key) != 0 || (access(tmp_key, F_OK) == 0 && rename(tmp_key, dest_key) != 0)) {
+	if (file_copy(r->key_path, tmp_key) != 0 || (access(tmp_key, F_OK) == 0 && rename(tmp_key, dest_key) != 0)) {
 		buf_addf(&r->err, "%s: cannot copy the key for secret answers: %s", dest_key, strerror(errno));
 		unlink(tmp_key);
 		goto done;
@@ -1261,7 +1259,6 @@ done:
 	if (rc != 0 && tmp)
 		database_remove(tmp);
 	free(tmp);
-	free(key);
 	free(dest_key);
 	free(tmp_key);
 	return rc;

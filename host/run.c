@@ -19,8 +19,6 @@
 #define ANSWERS_USED "understudy.answers_used"
 #define REPLAY "understudy.replay"
 #define ANSWERS_MAX 16777216  /* bytes of an --answers file */
-#define STR(x) STR_(x)
-#define STR_(x) #x
 
 /*
  * Read the script and compile it; pushes the chunk ([-0, +1]) and returns

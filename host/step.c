@@ -17,8 +17,6 @@
 #define SUMMARY_MAX 60
 #define WRONG_ANSWERS_MAX 3   /* in a row, without a terminal */
 #define STEP_NAME_MAX 200     /* bytes */
-#define STR(x) STR_(x)
-#define STR_(x) #x
 
 enum { T_DONE, T_STRING, T_NUMBER, T_BOOLEAN, T_CHOICE, T_JSON };
 static const char *const type_names[] = { "done", "string", "number", "boolean", "choice", "json", NULL };

@@ -195,17 +195,14 @@ static int command_run(Command *c)
 	 * stays blocked: a command that stops reading its stdin fails our
 	 * write, it does not kill the host.
 	 */
-	sigset_t stop, waiting, pipe_only;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	sigaddset(&stop, SIGPIPE);
+	sigset_t stop, waiting, pipe_only, unblocked;
+	host_stop_signals(&stop);
 	sigprocmask(SIG_BLOCK, &stop, &waiting);
-	sigset_t unblocked = waiting;
-	sigdelset(&unblocked, SIGINT);
-	sigdelset(&unblocked, SIGTERM);
-	sigdelset(&unblocked, SIGHUP);
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_only, NULL);
+	unblocked = waiting;   /* what ppoll lets in: the stop signals, not SIGPIPE */
+	sigaddset(&unblocked, SIGPIPE);
 	int open_out = 1, open_err = 1;
 	while (open_out || open_err) {
 		if (host_interrupted && !c->interrupted) {
@@ -249,8 +246,6 @@ static int command_run(Command *c)
 	close(err[0]);
 	/* A SIGPIPE our writes caused is ours to drop, not the script's. */
 	struct timespec now = { 0, 0 };
-	sigemptyset(&pipe_only);
-	sigaddset(&pipe_only, SIGPIPE);
 	while (sigtimedwait(&pipe_only, NULL, &now) == SIGPIPE)
 		;
 	sigprocmask(SIG_SETMASK, &waiting, NULL);

@@ -532,6 +532,10 @@ test_sigpipe_keeps_its_default() {
 	timeout 20 "$UNDERSTUDY" run loud.lua 2>/dev/null | head -n 1 >first.txt
 	same "${PIPESTATUS[0]}" "141"
 	same "$(cat first.txt)" "line"
+	# The host's own writes are guarded: a command that stops reading its stdin does not kill it.
+	echo 'print("alive", sh("head -c 1 >/dev/null", { stdin = string.rep("x", 10000000) }).code)' | write w.lua
+	run_us 0 run w.lua
+	same "$OUT" "alive	0"
 	write p.lua <<'LUA'
 local f = io.popen("exec yes")
 f:read("l")
