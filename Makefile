@@ -2,7 +2,7 @@
 
 CC ?= cc
 # libcurl is loaded when a pipeline first uses http (see stdlib/http.c): only its headers here.
-PKGS = lua5.4 sqlite3 jansson libedit
+PKGS = lua5.4 sqlite3 jansson libedit libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
@@ -16,10 +16,12 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 
-SRC = host/main.c host/host.c host/run.c host/step.c host/prompt.c host/record.c \
+STORE_PG ?= host/store_pg.c
+SRC = host/main.c host/host.c host/run.c host/step.c host/prompt.c host/store.c \
+      host/store_sqlite.c $(STORE_PG) host/rows.c \
       host/codec.c host/secret.c host/buf.c host/sha256.c host/path.c host/repl.c \
       host/clock.c host/child.c host/interrupt.c host/outside.c stdlib/stdlib.c stdlib/json.c stdlib/sh.c stdlib/fs.c stdlib/time.c \
-      stdlib/log.c stdlib/http.c
+      host/copy.c stdlib/log.c stdlib/http.c
 LUA = lua/prelude.lua lua/format.lua lua/views.lua lua/report.lua lua/pretty.lua
 OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
 HDR = $(wildcard host/*.h stdlib/*.h)
@@ -47,10 +49,14 @@ $(BUILD)/embedded.o: $(BUILD)/embedded.c $(HDR)
 $(BUILD)/test_codec: tests/test_codec.c $(BUILD)/host/codec.o $(BUILD)/host/secret.o $(BUILD)/host/buf.o $(BUILD)/host/sha256.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/test_store: tests/test_store.c $(BUILD)/host/store.o $(BUILD)/host/store_sqlite.o \
+		$(STORE_PG:%.c=$(BUILD)/%.o) $(BUILD)/host/clock.o $(BUILD)/host/buf.o $(BUILD)/host/path.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/ptyrun: tests/ptyrun.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lutil
 
-test: understudy $(BUILD)/test_codec $(BUILD)/ptyrun
+test: understudy $(BUILD)/test_codec $(BUILD)/test_store $(BUILD)/ptyrun
 	@UNDERSTUDY=$(CURDIR)/understudy TEST_BIN=$(CURDIR)/$(BUILD) bash tests/run
 
 asan:
@@ -59,7 +65,7 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		UNDERSTUDY=$(CURDIR)/build/asan/understudy-asan TEST_BIN=$(CURDIR)/build/asan bash tests/run
 
-$(BUILD)/understudy-asan: $(OBJ) $(BUILD)/test_codec $(BUILD)/ptyrun
+$(BUILD)/understudy-asan: $(OBJ) $(BUILD)/test_codec $(BUILD)/test_store $(BUILD)/ptyrun
 	$(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(LDFLAGS) $(LDLIBS)
 
 install: understudy

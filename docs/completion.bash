@@ -4,12 +4,12 @@
 
 _understudy() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="run resume repl check runs show history report suggest export backup names help"
-	local options="--db --answer --answers --operator --name --no-trust --force --json --min-runs --csv --help --version"
+	local commands="run resume repl check runs show history report suggest export backup copy names help"
+	local options="--db --answer --answers --operator --name --no-trust --force --json --min-runs --csv --from --to --append --help --version"
 	local cmd="" db=() args=() i w
 	COMPREPLY=()
 	case $prev in
-	--db | --answers) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--db | --answers | --from | --to) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--answer | --operator | --name | --min-runs) return ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -20,7 +20,7 @@ _understudy() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		--db) db=(--db "${COMP_WORDS[i + 1]}"); ((i++)); continue ;;
-		--answer | --answers | --operator | --name | --min-runs) ((i++)); continue ;;
+		--answer | --answers | --operator | --name | --min-runs | --from | --to) ((i++)); continue ;;
 		--) break ;;
 		-*) continue ;;
 		esac

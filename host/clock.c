@@ -26,3 +26,15 @@ void clock_iso(int64_t ms, char out[32])
 	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
 }
+
+int64_t clock_from_iso(const char *iso)
+{
+	struct tm tm = { 0 };
+	int ms = 0;
+	const char *rest;
+	if (!iso || !(rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)))
+		return 0;
+	if (rest[0] == '.' && sscanf(rest + 1, "%3d", &ms) != 1)
+		ms = 0;
+	return (int64_t)timegm(&tm) * 1000 + ms;
+}

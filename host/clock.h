@@ -10,4 +10,7 @@ int64_t clock_mono_ms(void);       /* for durations */
 /* ms since the epoch as "2026-11-28T00:24:52.123Z" (UTC) in out. */
 void clock_iso(int64_t ms, char out[32]);
 
+/* The other way: ms since the epoch from that form; 0 for NULL or text not in it. */
+int64_t clock_from_iso(const char *iso);
+
 #endif

@@ -1,5 +1,6 @@
 /* host.c: the host's state in the registry, protected calls, exit codes, paths. */
 #include "host.h"
+#include "clock.h"
 
 #include <lauxlib.h>
 #include <pwd.h>
@@ -11,6 +12,7 @@
 
 static const char HOST_KEY = 'h';   /* its address keys the Host in the registry */
 #define HOST_MT "understudy.host"
+#define FAILURE_MT "understudy.failure"
 
 
 Host *host_get(lua_State *L)
@@ -27,9 +29,9 @@ static int host_gc(lua_State *L)
 {
 	Host *h = luaL_checkudata(L, 1, HOST_MT);
 	Buf *bufs[] = { &h->inputs, &h->output, &h->candidate, &h->why, &h->line, &h->prompt, &h->reason,
-	                &h->errors, &h->traceback, &h->failure, &h->failure_trace, &h->exit_message };
-	record_close(h->rec);
-	h->rec = NULL;
+	                &h->errors, &h->traceback };
+	store_close(h->store);
+	h->store = NULL;
 	secrets_free(&h->secrets);
 	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
 		buf_free(bufs[i]);
@@ -76,11 +78,31 @@ const char *host_hide_secrets(lua_State *L, const char *text)
 	return lua_tostring(L, -1);
 }
 
-/* Message handler: the error as a string; its traceback kept in the Host. */
+/* Is the value at idx a failure object? */
+static int is_failure(lua_State *L, int idx)
+{
+	int yes = 0;
+	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) == LUA_TTABLE && lua_getmetatable(L, idx)) {
+		luaL_getmetatable(L, FAILURE_MT);
+		yes = lua_rawequal(L, -1, -2);
+		lua_pop(L, 2);
+	}
+	return yes;
+}
+
+/* Message handler: the error as a string (a failure object stays one); its traceback kept in the Host. */
 static int host_msgh(lua_State *L)
 {
 	Host *h = host_get(L);
 	const char *msg = lua_tostring(L, 1);
+	if (!msg && is_failure(L, 1)) {
+		luaL_traceback(L, L, NULL, 1);
+		buf_reset(&h->traceback);
+		buf_adds(&h->traceback, lua_tostring(L, -1));
+		lua_settop(L, 1);
+		return 1;
+	}
 	if (!msg) {
 		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
 			msg = lua_tostring(L, -1);
@@ -118,17 +140,80 @@ int host_error(lua_State *L, const char *fmt, ...)
 	return lua_error(L);
 }
 
+/* __tostring of a failure object: its message. */
+static int failure_tostring(lua_State *L)
+{
+	lua_getfield(L, 1, "message");
+	return 1;
+}
+
+int host_raise(lua_State *L, int code, const char *message, const char *traceback)
+{
+	Host *h = host_get(L);
+	if (h && code == EXIT_HISTORY)
+		h->history_lost = 1;
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, code);
+	lua_setfield(L, -2, "code");
+	lua_pushstring(L, message);
+	lua_setfield(L, -2, "message");
+	if (traceback) {
+		lua_pushstring(L, traceback);
+		lua_setfield(L, -2, "traceback");
+	}
+	if (luaL_newmetatable(L, FAILURE_MT)) {
+		lua_pushcfunction(L, failure_tostring);
+		lua_setfield(L, -2, "__tostring");
+	}
+	lua_setmetatable(L, -2);
+	return lua_error(L);
+}
+
 int host_fail(lua_State *L, int code, const char *fmt, ...)
 {
 	va_list ap;
-	Host *h = host_get(L);
 	va_start(ap, fmt);
 	lua_pushvfstring(L, fmt, ap);
 	va_end(ap);
-	h->exit_code = code;
-	buf_reset(&h->exit_message);
-	buf_adds(&h->exit_message, lua_tostring(L, -1));
-	return lua_error(L);
+	return host_raise(L, code, lua_tostring(L, -1), NULL);
+}
+
+/* Field k of the failure object at idx: a string kept alive by the object, or NULL ([-0, +0]). */
+static const char *failure_field(lua_State *L, int idx, const char *k)
+{
+	const char *s = NULL;
+	if (!is_failure(L, idx))
+		return NULL;
+	lua_getfield(L, idx, k);
+	s = lua_tostring(L, -1);
+	lua_pop(L, 1);
+	return s;
+}
+
+int host_error_code(lua_State *L, int idx)
+{
+	lua_Integer code = EXIT_FAILED;
+	idx = lua_absindex(L, idx);
+	if (is_failure(L, idx)) {
+		lua_getfield(L, idx, "code");
+		code = lua_tointeger(L, -1);
+		lua_pop(L, 1);
+	}
+	return (int)code;
+}
+
+const char *host_error_text(lua_State *L, int idx)
+{
+	const char *s;
+	idx = lua_absindex(L, idx);
+	if ((s = failure_field(L, idx, "message")))
+		return s;
+	return lua_tostring(L, idx) ? lua_tostring(L, idx) : "(error object is not a string)";
+}
+
+const char *host_error_trace(lua_State *L, int idx)
+{
+	return failure_field(L, lua_absindex(L, idx), "traceback");
 }
 
 void host_outside(lua_State *L)
@@ -137,16 +222,20 @@ void host_outside(lua_State *L)
 	if (!h)
 		return;
 	h->outside++;
-	if (h->rec && record_flush(h->rec))
-		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (h->store && store_flush(h->store))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 }
 
-int host_exit_code(Host *h, const char *message)
+void host_log(lua_State *L, const char *level, const char *message)
 {
-	if (h->exit_code && message && strcmp(message, buf_str(&h->exit_message)) == 0)
-		return h->exit_code;
-	return EXIT_FAILED;
+	Host *h = host_get(L);
+	if (!h || !h->store || !h->run)
+		return;
+	StoreLog line = { .run = h->run, .seq = h->seq, .level = level, .message = message, .at_ms = clock_wall_ms() };
+	if (store_log_add(h->store, &line) != 0)
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 }
+
 
 /* Push the path of NAME in understudy's state folder ([-0, +1]) and return it. */
 const char *host_state_path(lua_State *L, const char *name)

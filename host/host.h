@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include "buf.h"
 #include "clock.h"
-#include "record.h"
+#include "store.h"
 #include "secret.h"
 
 #define UNDERSTUDY_VERSION "0.1.0"
@@ -41,13 +41,15 @@ typedef struct Options {
 	int min_runs;              /* 0: the default */
 	int no_trust;              /* --no-trust: a person answers every step */
 	int force;                 /* --force: resume a run that was resumed already */
+	const char *from, *to;     /* copy --from DB --to DB */
+	int append;                /* copy --append */
 	const char *progname;
 } Options;
 
 /* The host's state, a userdata in the registry (host_get). */
 typedef struct Host {
 	const Options *opt;
-	Record *rec;
+	Store *store;
 	int64_t run;               /* the current run, 0 before it begins */
 	int64_t resumed_from;      /* the run being resumed, 0 when none */
 	int replaying;             /* steps still come from that run's record */
@@ -56,8 +58,7 @@ typedef struct Host {
 	const char *operator;
 	int seq;
 	int tty;                   /* standard input is a terminal */
-	int exit_code;             /* set by whoever fails with a special code, */
-	Buf exit_message;          /* with the message it raised */
+	int history_lost;          /* a write failed: the run ends with EXIT_HISTORY, whatever caught it */
 	int colour;                /* stderr is a terminal and NO_COLOR is not set */
 	int manual_steps;          /* answered by a person (or candidate) in this run */
 	int64_t human_ms;          /* their time */
@@ -65,8 +66,6 @@ typedef struct Host {
 	Buf candidate;             /* a candidate's answer as JSON */
 	Buf why, line, prompt, reason, errors;   /* scratch, likewise */
 	Buf traceback;             /* set by host_msgh */
-	Buf failure;               /* message raised by the last failed step */
-	Buf failure_trace;         /* and the traceback of its code */
 	Secrets secrets;           /* the run's secret answers: never recorded, never printed */
 	unsigned outside;          /* counts the times the pipeline reached the outside world */
 } Host;
@@ -106,14 +105,26 @@ void host_stop_signals(sigset_t *set);
  */
 int host_wait(int fd, int64_t timeout_ms);
 /* Start the watchdog of a run (run and resume), and tell it the run is ending. */
-void host_watchdog_start(Record *rec, int64_t run);
+void host_watchdog_start(Store *store, int64_t run);
 void host_watchdog_ending(void);
 
 /* luaL_error, with the run's secrets hidden in the message (commands, URLs). */
 int host_error(lua_State *L, const char *fmt, ...);
 
+/*
+ * Errors that decide the exit code travel as failure objects: a table
+ * {code =, message =, traceback =} whose __tostring is the message (a
+ * script that catches one sees its text). Anything else raised is a
+ * failure of the pipeline, code 1.
+ */
+/* Raise a failure object ([-0, +0], does not return); traceback may be NULL. */
+int host_raise(lua_State *L, int code, const char *message, const char *traceback);
 /* Fail with an exit code other than 1 ([-0, +0], does not return). */
 int host_fail(lua_State *L, int code, const char *fmt, ...);
+/* The error value at idx: its exit code, its text, its traceback (NULL: none kept). */
+int host_error_code(lua_State *L, int idx);
+const char *host_error_text(lua_State *L, int idx);
+const char *host_error_trace(lua_State *L, int idx);
 
 /*
  * The pipeline is about to reach the outside world (a command, a request,
@@ -123,8 +134,9 @@ int host_fail(lua_State *L, int code, const char *fmt, ...);
  */
 void host_outside(lua_State *L);
 
-/* The exit code for an error with this message: host_fail's, if it raised it, else 1. */
-int host_exit_code(Host *h, const char *message);
+/* Keep a log line with the run, after its latest step (when there is a run). */
+void host_log(lua_State *L, const char *level, const char *message);
+
 
 
 /* The history path from --db, $UNDERSTUDY_DB or the XDG state folder ([-0, +1]). */
@@ -163,7 +175,7 @@ void prompt_restore_terminal(void);
 /* run.c: the commands that run scripts, and the record's views. */
 int script_load(lua_State *L, const char *path, char hash[65]);
 void answers_load(lua_State *L, const Options *opt);
-Record *history_open(lua_State *L, Host *h, int create);
+Store *history_open(lua_State *L, Host *h, int create);
 void run_begin(lua_State *L, Host *h, int words, const char *hash);
 int view_print(lua_State *L, Host *h, const Options *opt);
 int repl_command(lua_State *L, const Options *opt);
@@ -171,6 +183,8 @@ int run_command(lua_State *L, const Options *opt);
 int resume_command(lua_State *L, const Options *opt);
 int check_command(lua_State *L, const Options *opt);
 int view_command(lua_State *L, const Options *opt);
+/* copy.c: a whole history from one store to another. */
+int copy_command(lua_State *L, const Options *opt);
 
 
 #endif

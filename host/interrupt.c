@@ -29,7 +29,7 @@ static lua_State *signal_state;      /* the handler needs it: the one C global s
 static struct {
 	int on;
 	sem_t wake;
-	Record *rec;
+	Store *store;
 	int64_t run;
 	volatile sig_atomic_t ending;
 } watch;
@@ -100,7 +100,6 @@ int host_interrupt_code(void)
 void host_raise_interrupt(lua_State *L, const char *fmt, ...)
 {
 	va_list ap;
-	Host *h = host_get(L);
 	/* After a signal, the hook stays (see interrupt_hook); end of input is only an error. */
 	lua_sethook(L, host_interrupted ? interrupt_hook : NULL, host_interrupted ? LUA_MASKCOUNT : 0, 1);
 	interrupt_seen = 1;
@@ -108,10 +107,7 @@ void host_raise_interrupt(lua_State *L, const char *fmt, ...)
 	lua_pushvfstring(L, fmt, ap);
 	va_end(ap);
 	host_hide_secrets(L, lua_tostring(L, -1));   /* "interrupted while running COMMAND" */
-	h->exit_code = host_interrupt_code();
-	buf_reset(&h->exit_message);
-	buf_adds(&h->exit_message, lua_tostring(L, -1));
-	lua_error(L);
+	host_raise(L, host_interrupt_code(), lua_tostring(L, -1), NULL);
 }
 
 void host_stop_signals(sigset_t *set)
@@ -173,7 +169,7 @@ static void watchdog_end_run(int sig)
 	child_end_every();
 	prompt_restore_terminal();
 	dprintf(STDERR_FILENO, "\nunderstudy: %s\n", why);
-	if (record_mark_interrupted(watch.rec, watch.run, why) == 0)
+	if (store_mark_interrupted(watch.store, watch.run, why) == 0)
 		dprintf(STDERR_FILENO, "understudy: to go on from where it stopped: understudy resume %lld\n",
 		        (long long)watch.run);
 	_exit(128 + sig);
@@ -207,13 +203,13 @@ static void *watchdog(void *unused)
 	return NULL;
 }
 
-void host_watchdog_start(Record *rec, int64_t run)
+void host_watchdog_start(Store *store, int64_t run)
 {
 	sigset_t all, old;
 	pthread_t t;
 	if (watch.on || sem_init(&watch.wake, 0, 0) != 0)
 		return;
-	watch.rec = rec;
+	watch.store = store;
 	watch.run = run;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);   /* the handlers run on the main thread */

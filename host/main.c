@@ -14,7 +14,7 @@
 enum {
 	C_RUN = 1, C_CHECK = 2, C_RUNS = 4, C_SHOW = 8, C_HISTORY = 16, C_REPORT = 32,
 	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256, C_RESUME = 512, C_REPL = 1024, C_NAMES = 2048,
-	C_BACKUP = 4096,
+	C_BACKUP = 4096, C_COPY = 8192,
 	C_LIVE = C_RUN | C_RESUME | C_REPL,
 	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT | C_NAMES | C_BACKUP,
 };
@@ -89,6 +89,15 @@ static const Command commands[] = {
 	  "copy (SQLite's backup API), checked for damage before it replaces DEST.\n"
 	  "The key for secret answers is copied to DEST-key beside it. A damaged\n"
 	  "history gives no backup and exit status 3.\n" },
+	{ "copy", C_COPY, 0, 0, "copy --from DB --to DB",
+	  "copy a whole history between backends",
+	  "Copy a whole history (runs, steps, log lines, the key for secret answers)\n"
+	  "from one database to another: an SQLite file or a PostgreSQL URI on either\n"
+	  "side. Run and step numbers and the links between them are kept, so the\n"
+	  "copy shows and exports the same. The target must hold no runs yet; with\n"
+	  "--append the runs are added after its own, numbered on from its last.\n"
+	  "Progress is shown every 100,000 steps. A copy that fails leaves what it\n"
+	  "copied so far: copy again into an empty database.\n" },
 	{ "names", C_NAMES, 0, 1, "names [PIPELINE]",
 	  "pipeline names, or a pipeline's step names",
 	  "The recorded pipelines' names, or one pipeline's step names, one a line\n"
@@ -108,8 +117,13 @@ typedef struct OptDef {
 
 static const OptDef optdefs[] = {
 	{ "db", 1, C_LIVE | C_VIEWS,
-	  "--db PATH              the history (else $UNDERSTUDY_DB, else\n"
-	  "                         $XDG_STATE_HOME/understudy/history.db)" },
+	  "--db PATH|URI          the history: an SQLite file, or a PostgreSQL URI\n"
+	  "                         (postgresql://USER@HOST/DB; postgresql: alone takes\n"
+	  "                         libpq's PG* variables); else $UNDERSTUDY_DB, else\n"
+	  "                         $XDG_STATE_HOME/understudy/history.db" },
+	{ "from", 1, C_COPY, "--from DB              copy: the history to copy (a path or a URI)" },
+	{ "to", 1, C_COPY, "--to DB                copy: where to (made when it is a missing file)" },
+	{ "append", 0, C_COPY, "--append               copy: add to a history that holds runs already" },
 	{ "answer", 1, C_LIVE, "--answer STEP=VALUE    answer a manual step without asking (repeatable)" },
 	{ "answers", 1, C_LIVE, "--answers FILE         answers from a JSON object {\"step\": answer}" },
 	{ "operator", 1, C_LIVE, "--operator NAME        who does the manual steps (default $USER)" },
@@ -242,6 +256,9 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "csv") == 0) o->csv = 1;
 		else if (strcmp(d->name, "no-trust") == 0) o->no_trust = 1;
 		else if (strcmp(d->name, "force") == 0) o->force = 1;
+		else if (strcmp(d->name, "from") == 0) o->from = value;
+		else if (strcmp(d->name, "to") == 0) o->to = value;
+		else if (strcmp(d->name, "append") == 0) o->append = 1;
 		else if (strcmp(d->name, "min-runs") == 0) {
 			char *end;
 			long n = strtol(value, &end, 10);
@@ -253,7 +270,7 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "version") == 0) version = 1;
 	}
 	if (version) {
-		printf("understudy %s (%s, SQLite and libcurl linked)\n", UNDERSTUDY_VERSION, LUA_RELEASE);
+		printf("understudy %s (%s, SQLite, libpq and libcurl linked)\n", UNDERSTUDY_VERSION, LUA_RELEASE);
 		return EXIT_OK;
 	}
 	if (nwords == 0 && !help && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
@@ -318,6 +335,8 @@ static int pmain(lua_State *L)
 		code = repl_command(L, o);
 	else if (strcmp(o->command, "check") == 0)
 		code = check_command(L, o);
+	else if (strcmp(o->command, "copy") == 0)
+		code = copy_command(L, o);
 	else
 		code = view_command(L, o);
 	lua_pushinteger(L, code);
@@ -352,9 +371,8 @@ int main(int argc, char **argv)
 		code = (int)lua_tointeger(L, -1);
 	} else {
 		Host *h = host_get(L);
-		const char *msg = lua_tostring(L, -1);
-		code = host_interrupted ? host_interrupt_code() : h ? host_exit_code(h, msg) : EXIT_FAILED;
-		fprintf(stderr, "understudy: %s\n", msg ? host_hide_secrets(L, msg) : "(error object is not a string)");
+		code = host_interrupted ? host_interrupt_code() : h && h->history_lost ? EXIT_HISTORY : host_error_code(L, -1);
+		fprintf(stderr, "understudy: %s\n", host_hide_secrets(L, host_error_text(L, -1)));
 	}
 	host_signals_release();   /* a signal from here on must not reach the closing state */
 	lua_close(L);

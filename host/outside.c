@@ -166,11 +166,11 @@ static int l_exit(lua_State *L)
 		code = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
 	else
 		code = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
-	if (h->rec && h->run) {
+	if (h->store && h->run) {
 		const char *error = code ? lua_pushfstring(L, "the script called os.exit(%d)", code) : NULL;
 		host_watchdog_ending();
-		if (record_run_finish(h->rec, h->run, code ? "failed" : "ok", error) != 0) {
-			fprintf(stderr, "understudy: history unusable: %s\n", record_error(h->rec));
+		if (store_run_finish(h->store, h->run, code ? "failed" : "ok", error) != 0) {
+			fprintf(stderr, "understudy: history unusable: %s\n", store_error(h->store));
 			code = EXIT_HISTORY;
 		}
 	}

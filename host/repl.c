@@ -311,7 +311,7 @@ static void print_values(lua_State *L, int first)
 static void forget_error(lua_State *L, Host *h)
 {
 	host_interrupt_forget(L);
-	h->exit_code = 0;
+	(void)h;
 }
 
 /* Run the function below nargs arguments; print its results, or its error and traceback. */
@@ -321,11 +321,8 @@ static void run_chunk(lua_State *L, Host *h, int nargs)
 	if (host_pcall(L, nargs, LUA_MULTRET) == LUA_OK) {
 		print_values(L, base);
 	} else {
-		const char *msg = lua_tostring(L, -1);
-		if (h->failure.len && strcmp(msg, buf_str(&h->failure)) == 0)
-			fprintf(stderr, "%s\n%s\n", msg, buf_str(&h->failure_trace));
-		else
-			fprintf(stderr, "%s\n%s\n", msg, buf_str(&h->traceback));
+		const char *trace = host_error_trace(L, -1);
+		fprintf(stderr, "%s\n%s\n", host_error_text(L, -1), trace ? trace : buf_str(&h->traceback));
 	}
 	forget_error(L, h);
 	lua_settop(L, base - 1);
@@ -340,8 +337,8 @@ static void dot_view(lua_State *L, Host *h, const char *command, const char *ste
 	o.words = words;
 	o.nwords = step ? 2 : 1;
 	o.json = 0;
-	if (record_flush(h->rec))
-		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (store_flush(h->store))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	view_print(L, h, &o);
 }
 
@@ -382,9 +379,8 @@ static int dot_command(lua_State *L, Host *h, const char *line)
 		else
 			lua_pushnil(L);
 		if (host_pcall(L, 2, 0) != LUA_OK) {
-			fprintf(stderr, "%s\n", lua_tostring(L, -1));
+			fprintf(stderr, "%s\n", host_error_text(L, -1));
 			lua_pop(L, 1);
-			h->exit_code = 0;
 		}
 		fflush(stdout);
 	} else {
@@ -464,8 +460,8 @@ int repl_command(lua_State *L, const Options *opt)
 		if (write_history(history) != 0)
 			fprintf(stderr, "understudy: warning: cannot write %s\n", history);
 	}
-	if (record_run_finish(h->rec, h->run, "ok", NULL) != 0) {
-		fprintf(stderr, "understudy: history unusable: %s\n", record_error(h->rec));
+	if (store_run_finish(h->store, h->run, "ok", NULL) != 0) {
+		fprintf(stderr, "understudy: history unusable: %s\n", store_error(h->store));
 		return EXIT_HISTORY;
 	}
 	return EXIT_OK;

@@ -2,6 +2,7 @@
 #include "host.h"
 #include "child.h"
 #include "codec.h"
+#include "rows.h"
 #include "sha256.h"
 #include "../stdlib/stdlib.h"
 
@@ -226,12 +227,12 @@ static const char *args_json(lua_State *L, int words)
 }
 
 /* Open the record, or fail with code 3 ([-0, +1]: the path). */
-Record *history_open(lua_State *L, Host *h, int create)
+Store *history_open(lua_State *L, Host *h, int create)
 {
 	Buf err = { 0 };
 	const char *path = host_db_path(L, h->opt);
-	h->rec = record_open(path, create, &host_interrupted, &err);
-	if (!h->rec) {
+	h->store = store_open(path, create, &host_interrupted, &err);
+	if (!h->store) {
 		lua_pushfstring(L, "history unusable: %s", buf_str(&err));
 		buf_free(&err);
 		if (host_interrupted)
@@ -239,7 +240,7 @@ Record *history_open(lua_State *L, Host *h, int create)
 		host_fail(L, EXIT_HISTORY, "%s", lua_tostring(L, -1));
 	}
 	buf_free(&err);
-	return h->rec;
+	return h->store;
 }
 
 /*
@@ -251,7 +252,7 @@ void run_begin(lua_State *L, Host *h, int words, const char *hash)
 {
 	const Options *opt = h->opt;
 	char hostname[256] = "", cwd[4096];
-	RunInfo info;
+	StoreRun info;
 
 	h->operator = operator_name(L, opt);
 	h->tty = isatty(STDIN_FILENO);
@@ -276,11 +277,11 @@ void run_begin(lua_State *L, Host *h, int words, const char *hash)
 	info.cwd = getcwd(cwd, sizeof cwd);
 	info.resumed_from = h->resumed_from;
 	info.started_ms = clock_wall_ms();
-	h->run = record_run_begin(h->rec, &info);
+	h->run = store_run_begin(h->store, &info);
 	if (!h->run && host_interrupted)
-		host_fail(L, host_interrupt_code(), "interrupted while waiting for the history %s", record_path(h->rec));
+		host_fail(L, host_interrupt_code(), "interrupted while waiting for the history %s", store_where(h->store));
 	if (!h->run)
-		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	lua_pop(L, 2);
 }
 
@@ -313,23 +314,22 @@ static int run_end(lua_State *L, Host *h, int status)
 		status_word = "ok";
 		code = EXIT_OK;
 	} else {
-		const char *msg = status == LUA_OK ? "interrupted" : lua_tostring(L, -1);
-		code = host_interrupted ? host_interrupt_code() : host_exit_code(h, msg);
+		const char *msg = status == LUA_OK ? "interrupted" : host_error_text(L, -1);
+		const char *trace = status == LUA_OK ? NULL : host_error_trace(L, -1);
+		code = host_interrupted ? host_interrupt_code() : h->history_lost ? EXIT_HISTORY : host_error_code(L, -1);
 		status_word = host_interrupted || code == EXIT_INTERRUPTED ? "interrupted" : "failed";
 		if (host_interrupted)
 			child_end_every();
-		if (code == EXIT_FAILED && h->failure.len && strcmp(msg, buf_str(&h->failure)) == 0)
-			lua_pushfstring(L, "%s\n%s", msg, buf_str(&h->failure_trace));
-		else if (code == EXIT_FAILED)
-			lua_pushfstring(L, "%s\n%s", msg, buf_str(&h->traceback));
+		if (code == EXIT_FAILED)
+			lua_pushfstring(L, "%s\n%s", msg, trace ? trace : buf_str(&h->traceback));
 		else
 			lua_pushstring(L, msg);
 		error = host_hide_secrets(L, lua_tostring(L, -1));
 		fprintf(stderr, "understudy: %s\n", error);
 	}
 	answers_warn_unused(L);
-	if (record_run_finish(h->rec, h->run, status_word, error) != 0) {
-		fprintf(stderr, "understudy: history unusable: %s\n", record_error(h->rec));
+	if (store_run_finish(h->store, h->run, status_word, error) != 0) {
+		fprintf(stderr, "understudy: history unusable: %s\n", store_error(h->store));
 		return code ? code : EXIT_HISTORY;
 	}
 	run_summary(h, status_word);
@@ -341,7 +341,7 @@ static int launch(lua_State *L, Host *h, int chunk, int words, const char *hash)
 {
 	int nargs;
 	run_begin(L, h, words, hash);
-	host_watchdog_start(h->rec, h->run);
+	host_watchdog_start(h->store, h->run);
 	lua_pushvalue(L, chunk);
 	nargs = script_args(L, h->opt, words);
 	int status = host_pcall(L, nargs, 0);
@@ -415,14 +415,14 @@ static void mark_abandoned(lua_State *L, int rows, int single)
  */
 static void resume_check_not_resumed(lua_State *L, Host *h, int64_t id)
 {
-	int64_t by = record_run_resumed_by(h->rec, id), newest = by, next;
+	int64_t by = h->store->m->resumed_by(h->store, id), newest = by, next;
 	const char *status;
 	if (by == 0)
 		return;
-	while (newest > 0 && (next = record_run_resumed_by(h->rec, newest)) > 0)
+	while (newest > 0 && (next = h->store->m->resumed_by(h->store, newest)) > 0)
 		newest = next;
-	if (by < 0 || newest < 0 || record_query_run(h->rec, L, newest))
-		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (by < 0 || newest < 0 || rows_push_run(L, h->store, newest))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	lua_getfield(L, -1, "status");
 	status = lua_tostring(L, -1);
 	if (status && strcmp(status, "ok") == 0)
@@ -460,8 +460,8 @@ static void replay_steps(lua_State *L, Host *h, int run)
 	while (lua_isinteger(L, -1) && only_replays(L, -2)) {
 		int64_t from = lua_tointeger(L, -1);
 		lua_pop(L, 2);
-		if (record_query_run(h->rec, L, from))
-			host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+		if (rows_push_run(L, h->store, from))
+			host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 		if (lua_isnil(L, -1)) {
 			lua_pop(L, 1);
 			lua_getfield(L, run, "steps");
@@ -488,10 +488,10 @@ int resume_command(lua_State *L, const Options *opt)
 	answers_load(L, opt);
 	host_signals_install(L);
 	history_open(L, h, 1);
-	if (record_query_run(h->rec, L, id))
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (rows_push_run(L, h->store, id))
+		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	if (lua_isnil(L, -1))
-		return host_fail(L, EXIT_USAGE, "resume: no run %s in %s", opt->words[0], record_path(h->rec));
+		return host_fail(L, EXIT_USAGE, "resume: no run %s in %s", opt->words[0], store_where(h->store));
 	run = lua_gettop(L);
 	lua_getfield(L, run, "status");
 	if (strcmp(lua_tostring(L, -1), "ok") == 0)
@@ -558,11 +558,11 @@ static int report_command(lua_State *L, Host *h, const Options *opt)
 		return lua_error(L);
 	lua_call(L, 0, 1);
 	lua_getfield(L, -1, suggest ? "suggest" : "report");
-	if (record_query_report(h->rec, L, pipeline))
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (rows_push_report(L, h->store, pipeline))
+		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	lua_getfield(L, -1, "steps");
 	if (pipeline && lua_rawlen(L, -1) == 0)
-		return host_fail(L, EXIT_USAGE, "%s: no pipeline %s in %s", opt->command, pipeline, record_path(h->rec));
+		return host_fail(L, EXIT_USAGE, "%s: no pipeline %s in %s", opt->command, pipeline, store_where(h->store));
 	lua_pop(L, 1);
 	if (!suggest) {
 		lua_pushboolean(L, opt->json);
@@ -570,8 +570,8 @@ static int report_command(lua_State *L, Host *h, const Options *opt)
 		lua_call(L, 3, 0);
 		return EXIT_OK;
 	}
-	if (record_query_answers(h->rec, L, pipeline, opt->words[1]))
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (rows_push_answers(L, h->store, pipeline, opt->words[1]))
+		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	lua_pushstring(L, pipeline);
 	lua_pushstring(L, opt->words[1]);
 	lua_pushinteger(L, min_runs);
@@ -587,8 +587,8 @@ static int export_command(lua_State *L, Host *h, const Options *opt)
 	lua_getfield(L, -1, "export");
 	lua_pushboolean(L, opt->csv);
 	lua_call(L, 1, 1);
-	if (record_each_step(h->rec, L, opt->nwords ? opt->words[0] : NULL))
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (rows_each_step(L, h->store, opt->nwords ? opt->words[0] : NULL))
+		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	return EXIT_OK;
 }
 
@@ -600,11 +600,23 @@ int view_command(lua_State *L, const Options *opt)
 	lua_pop(L, 1);
 	history_open(L, h, 0);
 	if (strcmp(opt->command, "backup") == 0) {
-		if (record_backup(h->rec, opt->words[0]))
-			return host_fail(L, EXIT_HISTORY, "backup: %s", record_error(h->rec));
+		if (!h->store->m->backup)
+			return host_fail(L, EXIT_USAGE, "backup: %s is a PostgreSQL history: back it up with pg_dump,"
+			                 " or copy it to a file with understudy copy --from %s --to FILE",
+			                 store_where(h->store), store_where(h->store));
+		if (h->store->m->backup(h->store, opt->words[0]))
+			return host_fail(L, EXIT_HISTORY, "backup: %s", store_error(h->store));
 		return EXIT_OK;
 	}
 	return view_print(L, h, opt);
+}
+
+/* names: one a line. */
+static int print_name(void *ud, const char *name)
+{
+	(void)ud;
+	printf("%s\n", name);
+	return 0;
 }
 
 /* runs, show, history, report, suggest, export: query the record and print it. */
@@ -616,13 +628,8 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 	if (strcmp(cmd, "report") == 0 || strcmp(cmd, "suggest") == 0)
 		return report_command(L, h, opt);
 	if (strcmp(cmd, "names") == 0) {
-		if (record_query_names(h->rec, L, opt->nwords ? opt->words[0] : NULL))
-			return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
-		for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
-			lua_getfield(L, -1, "name");
-			printf("%s\n", lua_tostring(L, -1));
-			lua_pop(L, 2);
-		}
+		if (h->store->m->names(h->store, opt->nwords ? opt->words[0] : NULL, print_name, NULL))
+			return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 		return EXIT_OK;
 	}
 	if (host_load_embedded(L, "lua/views.lua") != LUA_OK)
@@ -633,7 +640,7 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 	lua_getfield(L, -1, cmd);
 
 	if (strcmp(cmd, "runs") == 0) {
-		rc = record_query_runs(h->rec, L, opt->nwords ? opt->words[0] : NULL);
+		rc = rows_push_runs(L, h->store, opt->nwords ? opt->words[0] : NULL);
 		if (rc == 0)
 			mark_abandoned(L, lua_gettop(L), 0);
 	} else if (strcmp(cmd, "show") == 0) {
@@ -641,22 +648,22 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 		long long id = strtoll(opt->words[0], &end, 10);
 		if (*end || end == opt->words[0] || id <= 0)
 			return host_fail(L, EXIT_USAGE, "show: RUN must be a run number, not '%s'", opt->words[0]);
-		rc = record_query_run(h->rec, L, id);
+		rc = rows_push_run(L, h->store, id);
 		if (rc == 0 && lua_isnil(L, -1))
-			return host_fail(L, EXIT_USAGE, "show: no run %s in %s", opt->words[0], record_path(h->rec));
+			return host_fail(L, EXIT_USAGE, "show: no run %s in %s", opt->words[0], store_where(h->store));
 		if (rc == 0)
 			mark_abandoned(L, lua_gettop(L), 1);
 	} else {
 		const char *step = opt->nwords > 1 ? opt->words[1] : NULL;
-		rc = record_query_history(h->rec, L, opt->words[0], step);
+		rc = rows_push_history(L, h->store, opt->words[0], step);
 		if (rc == 0 && lua_rawlen(L, -1) == 0) {
 			if (step)
 				return host_fail(L, EXIT_USAGE, "history: no step \"%s\" recorded in pipeline %s", step, opt->words[0]);
-			return host_fail(L, EXIT_USAGE, "history: no pipeline %s in %s", opt->words[0], record_path(h->rec));
+			return host_fail(L, EXIT_USAGE, "history: no pipeline %s in %s", opt->words[0], store_where(h->store));
 		}
 	}
 	if (rc)
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	lua_pushboolean(L, opt->json);
 	lua_call(L, 2, 0);
 	return EXIT_OK;

@@ -1,6 +1,7 @@
 /* step.c: manual() asks a person, auto() runs code; both record what happened. */
 #include "host.h"
 #include "codec.h"
+#include "rows.h"
 #include "sha256.h"
 
 #include <lauxlib.h>
@@ -199,7 +200,7 @@ static void step_begin(lua_State *L, Host *h, Step *s, int inputs)
 }
 
 /* Fill a row with what every step records. */
-static void step_row(Host *h, const Step *s, StepRow *row)
+static void step_row(Host *h, const Step *s, StoreStep *row)
 {
 	memset(row, 0, sizeof *row);
 	row->run = h->run;
@@ -219,7 +220,7 @@ static void step_row(Host *h, const Step *s, StepRow *row)
 }
 
 /* Print the step's status line on stderr. */
-static void step_status(Host *h, const StepRow *row, const char *value)
+static void step_status(Host *h, const StoreStep *row, const char *value)
 {
 	const char *v = value ? value : "";
 	int n = (int)strlen(v);
@@ -248,6 +249,15 @@ static const char *field_string(lua_State *L, const char *k)
 	lua_getfield(L, -1, k);
 	v = lua_tostring(L, -1);
 	lua_pop(L, 1);   /* the table still holds the string */
+	return v;
+}
+
+static int field_boolean(lua_State *L, const char *k)
+{
+	int v;
+	lua_getfield(L, -1, k);
+	v = lua_toboolean(L, -1);
+	lua_pop(L, 1);
 	return v;
 }
 
@@ -298,7 +308,7 @@ static int replay_values(lua_State *L, Host *h, const char *output, const char *
  */
 static int replay_step(lua_State *L, Host *h, const Step *s)
 {
-	StepRow row;
+	StoreStep row;
 	const char *name, *output, *results;
 	int top = lua_gettop(L), n;
 	if (!h->replaying)
@@ -327,9 +337,9 @@ static int replay_step(lua_State *L, Host *h, const Step *s)
 	h->replay_next++;
 	output = field_string(L, "output");
 	results = field_string(L, "results");
-	if (!output || field_integer(L, "replayable") != 1 || field_integer(L, "secret")) {
+	if (!output || !field_boolean(L, "replayable") || field_boolean(L, "secret")) {
 		fprintf(stderr, "understudy: warning: step \"%s\" runs again: its value %s\n", s->name,
-		        field_integer(L, "secret") ? "is secret and was never stored" : "could not be recorded");
+		        field_boolean(L, "secret") ? "is secret and was never stored" : "could not be recorded");
 		lua_settop(L, top);
 		return -1;
 	}
@@ -342,8 +352,8 @@ static int replay_step(lua_State *L, Host *h, const Step *s)
 		row.replay_of = field_integer(L, "id");
 	row.instructions = s->kind[0] == 'm' ? host_hide_secrets(L, lua_tostring(L, 2)) : NULL;   /* the row is no longer on top */
 	row.duration_ms = 0;
-	if (record_step_add(h->rec, &row))
-		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (store_step_add(h->store, &row))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	step_status(h, &row, output);
 	if ((n = replay_values(L, h, output, results)) < 0)
 		host_fail(L, EXIT_HISTORY, "step \"%s\": the recorded value cannot be read: %s", s->name, buf_str(&h->why));
@@ -822,7 +832,7 @@ static void candidate_run(lua_State *L, Host *h, const Spec *sp, Candidate *c)
 	else
 		lua_pushnil(L);
 	if (host_pcall(L, 1, 1) != LUA_OK) {
-		buf_addf(&h->errors, "candidate failed: %s\n%s", lua_tostring(L, -1), buf_str(&h->traceback));
+		buf_addf(&h->errors, "candidate failed: %s\n%s", host_error_text(L, -1), buf_str(&h->traceback));
 		lua_pop(L, 1);
 		return;
 	}
@@ -853,7 +863,7 @@ static int candidate_agrees(lua_State *L, Host *h, const Spec *sp, const Candida
 	lua_pushvalue(L, ans);
 	lua_pushvalue(L, c->value);
 	if (host_pcall(L, 2, 1) != LUA_OK) {
-		buf_addf(&h->errors, "%scompare failed: %s", h->errors.len ? "\n" : "", lua_tostring(L, -1));
+		buf_addf(&h->errors, "%scompare failed: %s", h->errors.len ? "\n" : "", host_error_text(L, -1));
 		lua_pop(L, 1);
 		return 0;
 	}
@@ -863,13 +873,13 @@ static int candidate_agrees(lua_State *L, Host *h, const Spec *sp, const Candida
 }
 
 /* Commit a step durably, or fail the run with code 3 showing what was lost. */
-static void step_commit(lua_State *L, Host *h, const StepRow *row)
+static void step_commit(lua_State *L, Host *h, const StoreStep *row)
 {
-	if (record_step_add(h->rec, row) == 0 && record_flush_durable(h->rec) == 0)
+	if (store_step_add(h->store, row) == 0 && store_flush_durable(h->store) == 0)
 		return;
 	if (!row->secret && row->output)
 		fprintf(stderr, "understudy: the answer to \"%s\" was not recorded; it was: %s\n", row->name, row->output);
-	host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 }
 
 /* manual(name, instructions [, opts]) -> answer */
@@ -878,7 +888,7 @@ static int l_manual(lua_State *L)
 	Host *h = host_get(L);
 	Spec sp;
 	Step s;
-	StepRow row;
+	StoreStep row;
 	Candidate cand = { 0 };
 	char secret_hash[65];
 	const char *how = NULL;
@@ -907,9 +917,9 @@ static int l_manual(lua_State *L)
 	if (answer_from_flags(L, h, &sp)) {
 		how = "flag";
 	} else if (sp.trust && cand.usable && !h->opt->no_trust) {
-		streak = record_candidate_streak(h->rec, h->pipeline, sp.name, sp.trust);
+		streak = store_candidate_streak(h->store, h->pipeline, sp.name, sp.trust);
 		if (streak < 0)
-			host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+			host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 		if (streak >= sp.trust) {
 			lua_pushvalue(L, cand.value);
 			how = "candidate";
@@ -933,8 +943,8 @@ static int l_manual(lua_State *L)
 		if (codec_encode(L, ans, &h->output, &h->why))
 			host_fail(L, EXIT_USAGE, "step \"%s\": the answer cannot be recorded: %s", sp.name, buf_str(&h->why));
 		secrets_remember(L, h, sp.name, ans);
-		if (record_secret_key(h->rec, key))
-			host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+		if (h->store->m->secret_key(h->store, key, STORE_KEY_MAKE))
+			host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 		sha256_hmac_hex(key, sizeof key, h->output.data, h->output.len, secret_hash);
 		row.secret_hash = secret_hash;
 	} else {
@@ -973,7 +983,7 @@ static int l_manual(lua_State *L)
  * described instead, and the row is not replayable; so is one with a
  * secret in it.
  */
-static void auto_values(lua_State *L, Host *h, int base, StepRow *row)
+static void auto_values(lua_State *L, Host *h, int base, StoreStep *row)
 {
 	int nres = lua_gettop(L) - base, rc = 0, hidden = 0;
 	size_t results = 0;
@@ -1015,7 +1025,7 @@ static int l_auto(lua_State *L)
 	static const char *const known[] = { "inputs", "retries", NULL };
 	Host *h = host_get(L);
 	Step s;
-	StepRow row;
+	StoreStep row;
 	lua_Integer retries = 0;
 	Buf *errors = &h->errors;
 	int ok = 0, base, n;
@@ -1053,10 +1063,10 @@ static int l_auto(lua_State *L)
 		}
 		if (retries)
 			buf_addf(errors, "try %lld: ", (long long)attempt + 1);
-		buf_addf(errors, "%s\n%s\n", lua_tostring(L, -1), buf_str(&h->traceback));
+		buf_addf(errors, "%s\n%s\n", host_error_text(L, -1), buf_str(&h->traceback));
 		if (attempt == retries || host_interrupted)
 			break;
-		fprintf(stderr, "[retry] auto %s: %s\n", s.name, host_hide_secrets(L, lua_tostring(L, -1)));
+		fprintf(stderr, "[retry] auto %s: %s\n", s.name, host_hide_secrets(L, host_error_text(L, -1)));
 		lua_pop(L, 1);
 	}
 	n = lua_gettop(L) - base;
@@ -1074,19 +1084,19 @@ static int l_auto(lua_State *L)
 	else
 		row.status = host_interrupted ? "interrupted" : "failed";
 	/* A step that reached the outside world is committed as it ends: a resume never redoes it. */
-	if (record_step_add(h->rec, &row) || (h->outside != s.outside && record_flush(h->rec)))
-		host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	if (store_step_add(h->store, &row) || (h->outside != s.outside && store_flush(h->store)))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	step_status(h, &row, ok ? row.output : NULL);
 	if (!ok) {
-		const char *msg = host_hide_secrets(L, lua_tostring(L, -1));
+		const char *msg = host_hide_secrets(L, host_error_text(L, -1));
 		if (host_interrupted)
 			host_raise_interrupt(L, "interrupted at step \"%s\"", s.name);
-		buf_reset(&h->failure);
-		buf_addf(&h->failure, "step \"%s\" failed: %s", s.name, msg);
-		buf_reset(&h->failure_trace);
-		buf_adds(&h->failure_trace, buf_str(&h->traceback));
-		lua_pushstring(L, buf_str(&h->failure));
-		return lua_error(L);
+		if (host_error_code(L, -2) != EXIT_FAILED) {
+			lua_pop(L, 1);
+			return lua_error(L);
+		}   /* the history failed inside: the same failure, not the step's */
+		lua_pushfstring(L, "step \"%s\" failed: %s", s.name, msg);
+		return host_raise(L, EXIT_FAILED, lua_tostring(L, -1), buf_str(&h->traceback));
 	}
 	return n;
 }

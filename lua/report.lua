@@ -65,7 +65,7 @@ local function judge(s, conflicts, checks, min_runs)
     for _, c in ipairs(checks or {}) do
       local key = c.inputs or "null"
       if agrees[key] == nil then order[#order + 1] = c end
-      agrees[key] = agrees[key] or c.agrees == 1
+      agrees[key] = agrees[key] or c.agrees
     end
     local agreed, differ = 0, {}
     for _, c in ipairs(order) do
@@ -80,7 +80,7 @@ local function judge(s, conflicts, checks, min_runs)
     end
     return "automated", "its latest executions are auto"
   end
-  if s.secret == 1 then
+  if s.secret then
     local same = s.distinct_secrets == 1 and n > 1 and ", though its answers were all the same"
       or s.distinct_secrets > 1 and string.format(", and its answers differ (%d different)", s.distinct_secrets) or ""
     return "secret", "a secret answer is never automated from the record" .. same
@@ -127,12 +127,11 @@ end
 -- Verdicts for every step of the report data, ranked by human time.
 local function analyse(data, min_runs)
   local conflicts, checks = by_step(data.conflicts), by_step(data.checks)
-  local streaks, disagreements = by_step(data.streaks), by_step(data.disagreements)
+  local disagreements = by_step(data.disagreements)
   for i, s in ipairs(data.steps) do
     local key = s.pipeline .. "\0" .. s.step
     s.rank = i
     s.conflicts = conflicts[key]
-    s.streak = streaks[key] and streaks[key][1].streak or 0
     s.disagreement = disagreements[key] and disagreements[key][1]
     s.verdict, s.reason = judge(s, conflicts[key], checks[key], min_runs)
   end

@@ -8,7 +8,7 @@ local value, orNull, cell, ms = format.value, format.orNull, format.cut, format.
 
 local function agrees(v)
   if v == nil then return json.null end
-  return v ~= 0
+  return v
 end
 
 local function when(iso)
@@ -37,7 +37,7 @@ local function grid(headers, rows)
 end
 
 local function output_text(s)
-  if s.secret == 1 then return "(secret)" end
+  if s.secret then return "(secret)" end
   if s.status ~= "ok" then return s.error and cell(s.error:match("^[^\n]*"), 40) or "" end
   return cell(s.output, 40)
 end
@@ -77,8 +77,8 @@ function M.show(r, as_json)
         how = s.how, status = s.status, inputs = value(s.inputs),
         output = value(s.output), error = orNull(s.error),
         duration_ms = orNull(s.duration_ms), candidate_output = value(s.candidate_output),
-        candidate_agrees = agrees(s.candidate_agrees), secret = s.secret == 1,
-        replayable = s.replayable == 1, operator = orNull(s.operator),
+        candidate_agrees = agrees(s.candidate_agrees), secret = s.secret,
+        replayable = s.replayable, operator = orNull(s.operator),
         started_at = orNull(s.started_at), finished_at = orNull(s.finished_at),
       }
     end
@@ -122,7 +122,7 @@ function M.history(rows, as_json)
         run = s.run, seq = s.seq, name = s.name, occurrence = s.occurrence,
         kind = s.kind, how = s.how, status = s.status, inputs = value(s.inputs),
         output = value(s.output), duration_ms = orNull(s.duration_ms),
-        started_at = s.started_at, operator = orNull(s.operator), secret = s.secret == 1,
+        started_at = s.started_at, operator = orNull(s.operator), secret = s.secret,
       }
     end
     return emit(out)
@@ -143,6 +143,7 @@ local export_columns = { "run", "pipeline", "seq", "name", "occurrence", "kind",
 
 local function csv_field(v)
   if v == nil then return "" end
+  if type(v) == "boolean" then return v and "1" or "0" end
   v = tostring(v)
   if v:find('[,"\r\n]') then return '"' .. v:gsub('"', '""') .. '"' end
   return v
@@ -161,7 +162,7 @@ function M.export(as_csv)
     local row = {}
     for _, c in ipairs(export_columns) do row[c] = orNull(s[c]) end
     row.inputs, row.output, row.candidate_output = value(s.inputs), value(s.output), value(s.candidate_output)
-    row.secret, row.replayable, row.candidate_agrees = s.secret == 1, s.replayable == 1, agrees(s.candidate_agrees)
+    row.candidate_agrees = agrees(s.candidate_agrees)
     io.write(json.encode(format.clean(row)), "\n")
   end
 end

@@ -9,7 +9,6 @@
 static int log_write(lua_State *L)
 {
 	const char *level = lua_tostring(L, lua_upvalueindex(1));
-	Host *h = host_get(L);
 	int n = lua_gettop(L);
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
@@ -22,9 +21,7 @@ static int log_write(lua_State *L)
 	luaL_pushresult(&b);
 	host_hide_secrets(L, lua_tostring(L, -1));   /* a secret never reaches the log */
 	fprintf(stderr, "[%s] %s\n", level, lua_tostring(L, -1));
-	if (h && h->rec && h->run &&
-	    record_log_add(h->rec, h->run, h->seq, level, lua_tostring(L, -1), clock_wall_ms()) != 0)
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", record_error(h->rec));
+	host_log(L, level, lua_tostring(L, -1));
 	return 0;
 }
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The same table and indexes as the record's steps (host/record.c). */
+/* The same table and indexes as the record's steps (host/store_sqlite.c). */
 static const char schema[] =
 	"PRAGMA journal_mode = WAL;"
 	"CREATE TABLE IF NOT EXISTS steps (id INTEGER PRIMARY KEY, run INTEGER NOT NULL,"

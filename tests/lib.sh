@@ -41,8 +41,39 @@ same() {
 	[ "$1" = "$2" ] || fail "got [$1], wanted [$2]"
 }
 
-# sql QUERY: run it on the test's history with the sqlite3 shell.
-sql() { sqlite3 "$UNDERSTUDY_DB" "$1"; }
+# sql QUERY: run it on the test's history: the sqlite3 shell, or psql with
+# the same output (columns joined by |, booleans as 1 and 0).
+sql() {
+	if on_pg; then
+		psql -XAtq -F'|' -v ON_ERROR_STOP=1 -d "$UNDERSTUDY_DB" -c "$1" |
+			sed -E 's/(^|\|)t(\||$)/\11\2/g; s/(^|\|)t(\||$)/\11\2/g; s/(^|\|)f(\||$)/\10\2/g; s/(^|\|)f(\||$)/\10\2/g'
+	else
+		sqlite3 "$UNDERSTUDY_DB" "$1"
+	fi
+}
+
+# on_pg: is this pass of the suite on PostgreSQL?
+on_pg() { [ "${UNDERSTUDY_TEST_BACKEND:-}" = pg ]; }
+
+# history_dump FILE: every byte the history keeps, in FILE (the files, or pg_dump's).
+history_dump() {
+	if on_pg; then pg_dump -d "$UNDERSTUDY_DB" >"$1"; else cat "$UNDERSTUDY_DB"* >"$1"; fi
+}
+
+# history_reset: no history at all again.
+history_reset() {
+	if on_pg; then
+		psql -Xq -d "$UNDERSTUDY_DB" -c "DROP TABLE IF EXISTS logs, steps, runs, understudy_meta CASCADE" 2>/dev/null
+	else
+		rm -f "$UNDERSTUDY_DB" "$UNDERSTUDY_DB"-wal "$UNDERSTUDY_DB"-shm
+	fi
+}
+
+# intact: "ok" when the history reads whole (SQLite checks every page).
+intact() {
+	if on_pg; then sql "SELECT 'ok' FROM (SELECT count(*) FROM runs) r, (SELECT count(*) FROM steps) s, (SELECT count(*) FROM logs) l"
+	else sql "PRAGMA integrity_check"; fi
+}
 
 # ptyrun SCRIPT ARG...: run understudy on a pseudo-terminal driven by SCRIPT.
 pty() {

@@ -9,7 +9,7 @@ print(a.a[2], b, got, none)
 LUA
 	run_us 0 run a.lua
 	same "$OUT" "x	second	hi!	nil"
-	same "$(sql "SELECT group_concat(output, ' ') FROM (SELECT * FROM steps ORDER BY id)")" '{"a":[2,"x"],"z":1} "hi!" null'
+	same "$(sql "SELECT group_concat(output, ' ') FROM (SELECT * FROM steps ORDER BY id) AS t")" '{"a":[2,"x"],"z":1} "hi!" null'
 	same "$(sql "SELECT inputs FROM steps WHERE name = 'echo'")" '{"word":"hi"}'
 	same "$(sql "SELECT DISTINCT kind || '/' || how || '/' || status FROM steps")" "auto/run/ok"
 	has "$ERR" '[ok] auto echo = "hi!"'
@@ -31,7 +31,7 @@ LUA
 	has "$ERR" "fail.lua:2: in"
 	has "$ERR" "in upvalue 'deploy'"
 	same "$(sql "SELECT status FROM runs")" "failed"
-	same "$(sql "SELECT group_concat(name || ':' || status, ' ') FROM (SELECT * FROM steps ORDER BY id)")" "first:ok deploy:failed"
+	same "$(sql "SELECT group_concat(name || ':' || status, ' ') FROM (SELECT * FROM steps ORDER BY id) AS t")" "first:ok deploy:failed"
 	has "$(sql "SELECT error FROM steps WHERE name = 'deploy'")" "fail.lua:2: no route to prod"
 	has "$(sql "SELECT error FROM steps WHERE name = 'deploy'")" "stack traceback:"
 	same "$(us show 1 --json | jq -r '.steps[1].status')" "failed"
@@ -71,7 +71,7 @@ print(f(), c.me == c, n ~= n)
 LUA
 	run_us 0 run odd.lua
 	same "$OUT" "called	true	true"
-	same "$(sql "SELECT group_concat(replayable) FROM (SELECT * FROM steps ORDER BY id)")" "0,0,0"
+	same "$(sql "SELECT group_concat(replayable) FROM (SELECT * FROM steps ORDER BY id) AS t")" "0,0,0"
 	has "$(sql "SELECT output FROM steps WHERE name = 'fn'")" "function value"
 	has "$(sql "SELECT output FROM steps WHERE name = 'cycle'")" "cycle"
 	has "$(sql "SELECT output FROM steps WHERE name = 'nan'")" "NaN"

@@ -19,7 +19,7 @@ test_readme_example_pipeline_runs() {
 	[ -n "$cmd" ] || fail "the README's first command runs no example"
 	(cd "$TESTS/.." && eval "${cmd/.\/understudy/\"\$UNDERSTUDY\"}") >out.txt 2>err.txt || fail "exit $?: $(cat err.txt)"
 	same "$(cat out.txt)" "model 1.4 serving on prod"
-	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT * FROM steps ORDER BY id)")" \
+	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT * FROM steps ORDER BY id) AS t")" \
 		"train:run evaluate:run sign-off:flag target:flag deploy:run"
 }
 

@@ -59,7 +59,7 @@ print(a, b, c)
 LUA
 	run_us 0 run bad.lua --answer a=1 --answer b=2 --answer c=3
 	same "$OUT" "1	2	3"
-	same "$(sql "SELECT group_concat(candidate_agrees) FROM (SELECT * FROM steps ORDER BY id)")" "0,0,0"
+	same "$(sql "SELECT group_concat(candidate_agrees) FROM (SELECT * FROM steps ORDER BY id) AS t")" "0,0,0"
 	has "$(sql "SELECT error FROM steps WHERE name = 'a'")" "candidate failed: bad.lua:1: no model loaded"
 	has "$(sql "SELECT error FROM steps WHERE name = 'b'")" "cannot be recorded: function value"
 	has "$(sql "SELECT error FROM steps WHERE name = 'c'")" "not a valid answer: expected a number, got a string"
@@ -79,7 +79,7 @@ LUA
 	has "$(cat err.txt)" "label (default Cat)>"
 	echo cat | "$UNDERSTUDY" run show.lua >out.txt 2>err.txt || fail "exit $?"
 	same "$(cat out.txt)" "cat"
-	same "$(sql "SELECT group_concat(candidate_agrees) FROM (SELECT * FROM steps ORDER BY id)")" "1,1"
+	same "$(sql "SELECT group_concat(candidate_agrees) FROM (SELECT * FROM steps ORDER BY id) AS t")" "1,1"
 }
 
 test_ladder_option_mistakes() {

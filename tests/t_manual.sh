@@ -96,7 +96,7 @@ test_stdin_answers_reprompt_with_reason() {
 	has "$ERR" "  ! not JSON: line"
 	has "$ERR" '  inputs: {"load":3,"zone":"b"}'
 	has "$ERR" "  2) prod"
-	same "$(sql "SELECT group_concat(how) FROM (SELECT * FROM steps ORDER BY id)")" "stdin,stdin,stdin,stdin,stdin,stdin"
+	same "$(sql "SELECT group_concat(how) FROM (SELECT * FROM steps ORDER BY id) AS t")" "stdin,stdin,stdin,stdin,stdin,stdin"
 	same "$(sql "SELECT output FROM steps WHERE name = 'version'")" '"1.4.0"'
 }
 
@@ -120,7 +120,7 @@ test_end_of_input_interrupts_with_exit_130() {
 	same "$?" "130"
 	has "$(cat err.txt)" "end of input at step \"replicas\"; answer it with --answer 'replicas=VALUE'"
 	same "$(sql "SELECT status FROM runs")" "interrupted"
-	same "$(sql "SELECT group_concat(name || '=' || output, ' ') FROM (SELECT * FROM steps ORDER BY id)")" 'version="2.0" approve=true'
+	same "$(sql "SELECT group_concat(name || '=' || output, ' ') FROM (SELECT * FROM steps ORDER BY id) AS t")" 'version="2.0" approve=true'
 	same "$(cat out.txt)" ""
 }
 
@@ -158,7 +158,7 @@ for i = 1, 3 do
 end
 LUA
 	run_us 0 run loop.lua --answer label=
-	same "$(sql "SELECT group_concat(name || ':' || occurrence || ':' || seq, ' ') FROM (SELECT * FROM steps ORDER BY id)")" \
+	same "$(sql "SELECT group_concat(name || ':' || occurrence || ':' || seq, ' ') FROM (SELECT * FROM steps ORDER BY id) AS t")" \
 		"label:1:1 count:1:2 label:2:3 count:2:4 label:3:5 count:3:6"
-	same "$(sql "SELECT group_concat(output, ',') FROM (SELECT * FROM steps WHERE name = 'count' ORDER BY id)")" "2,4,6"
+	same "$(sql "SELECT group_concat(output, ',') FROM (SELECT * FROM steps WHERE name = 'count' ORDER BY id) AS t")" "2,4,6"
 }

@@ -37,7 +37,7 @@ stop_when() {
 }
 
 # The history's database file alone, its WAL folded in, for grepping.
-folded() { sqlite3 "$UNDERSTUDY_DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null; }
+folded() { on_pg || sqlite3 "$UNDERSTUDY_DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null; }
 
 test_secret_is_hidden_wherever_it_would_be_recorded() {
 	write tok.lua <<'LUA'
@@ -84,7 +84,8 @@ LUA
 	us history tok --json >history.txt
 	folded
 	[ -s export.txt ] && [ -s show.txt ] && [ -s history.txt ] || fail "a view printed nothing"
-	for f in "$UNDERSTUDY_DB" export.txt show.txt history.txt err.txt out.txt; do
+	history_dump dump.txt
+	for f in dump.txt export.txt show.txt history.txt err.txt out.txt; do
 		if grep -a -q -e tk-93f1c2 -e 77aa88bb -e sk-55xx66 "$f"; then fail "a secret is in $f"; fi
 	done
 	# A step whose value was hidden runs again on resume (the secret is asked again, too).
@@ -98,7 +99,7 @@ LUA
 	touch go
 	run_us 0 resume 4 --answer token=abcd1234
 	same "$OUT" "true"
-	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT how FROM steps WHERE run = 5 ORDER BY seq)")" "flag run"
+	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT how FROM steps WHERE run = 5 ORDER BY seq) AS t")" "flag run"
 }
 
 test_kill_9_redoes_no_step_that_reached_the_outside() {
@@ -118,10 +119,10 @@ LUA
 		pkill -f "sleep 301"
 		fail "sh's command outlived the killed host"
 	fi
-	same "$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM steps ORDER BY id)")" "deploy compute"
+	same "$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM steps ORDER BY id) AS t")" "deploy compute"
 	WAIT=0 run_us 0 resume 1
 	same "$(cat deploys)" "deployed"
-	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq)")" \
+	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq) AS t")" \
 		"deploy:replay compute:replay wait:run"
 	# A step that reached the outside world is committed as it ends, though what follows is pure computation.
 	write spin.lua <<'LUA'
@@ -166,7 +167,7 @@ float	1.0	-0.0	9.007199254741e+15	table: 0x'"$(sed -n 4p <<<"$first" | sed 's/.*
 	same "$(sql "SELECT count(*) FROM steps WHERE run = 2 AND how = 'replay'")" "5"
 }
 
-test_history_file_alone_is_whole_and_backup_copies_it() {
+test_sqlite_history_file_alone_is_whole_and_backup_copies_it() {
 	write s.lua <<'LUA'
 local t = manual("token", "?", { secret = true })
 auto("a", function() return 1 end)
@@ -190,7 +191,7 @@ LUA
 	run_us 0 backup saved.db
 	kill $pid $keeper
 	wait $pid 2>/dev/null
-	same "$(sqlite3 saved.db "SELECT group_concat(name, ' ') FROM (SELECT name FROM steps ORDER BY id)")" "token a b"
+	same "$(sqlite3 saved.db "SELECT group_concat(name, ' ') FROM (SELECT name FROM steps ORDER BY id) AS t")" "token a b"
 	same "$(sqlite3 saved.db "PRAGMA integrity_check")" "ok"
 	same "$(stat -c %a saved.db)" "600"
 	cmp "$UNDERSTUDY_DB-key" saved.db-key || fail "the key for secret answers was not copied"
@@ -236,7 +237,7 @@ damaged_history() {
 	head -c 4096 /dev/urandom | dd of="$UNDERSTUDY_DB" bs=4096 seek=$((pages / 2)) conv=notrunc status=none
 }
 
-test_damaged_history_is_refused_and_left_alone() {
+test_sqlite_damaged_history_is_refused_and_left_alone() {
 	damaged_history
 	local before
 	before=$(sha256sum <"$UNDERSTUDY_DB")
@@ -250,7 +251,7 @@ test_damaged_history_is_refused_and_left_alone() {
 	test ! -e copy.db || fail "a damaged history gave a backup"
 }
 
-test_backup_checks_integrity_of_a_large_history() {
+test_sqlite_backup_checks_integrity_of_a_large_history() {
 	# Too large to be checked at open: backup checks it whole and refuses.
 	echo 'for i = 1, 45000 do auto("s", function() return string.rep("y", 150) end) end' | write big.lua
 	run_us 0 run big.lua
@@ -304,7 +305,7 @@ LUA
 	touch go
 	run_us 0 resume 2
 	same "$OUT" "one	two"
-	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT how FROM steps WHERE run = 3 ORDER BY seq)")" "replay replay replay"
+	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT how FROM steps WHERE run = 3 ORDER BY seq) AS t")" "replay replay replay"
 }
 
 test_unrecordable_values_are_refused_or_described() {
@@ -417,7 +418,7 @@ LUA
 	same "$(sql "SELECT status FROM runs WHERE id = 3")" "interrupted"
 }
 
-test_a_run_that_lost_steps_never_ends_ok() {
+test_sqlite_a_run_that_lost_steps_never_ends_ok() {
 	echo 'auto("a", function() return 1 end)' | write a.lua
 	run_us 0 run a.lua
 	# Steps wait to be committed, then the history cannot grow (like a full disk); the script catches that.
@@ -484,7 +485,7 @@ true	through a pipe
 false	bad argument #2 to 'io.popen' (invalid mode)"
 }
 
-test_waiting_for_the_lock_says_so_and_yields_to_signals() {
+test_sqlite_waiting_for_the_lock_says_so_and_yields_to_signals() {
 	echo 'auto("a", function() return 1 end)' | write a.lua
 	run_us 0 run a.lua
 	# Another process holds the history's write lock until the file "release" appears.
@@ -597,4 +598,37 @@ CASES
 	run_us 1 run long.lua
 	has "$ERR" "is longer than 200 bytes"
 	same "$(sql "SELECT group_concat(name, ' ') FROM steps")" "fine"
+}
+
+# A failed write to the history ends the run with exit 3 even when the
+# script catches the error; the error it caught reads as text.
+test_sqlite_a_script_cannot_swallow_a_lost_history() {
+	write big.lua <<'LUA'
+local ok, e = pcall(manual, "note", "Paste the long note", { type = "string" })
+print("caught", ok, tostring(e):match("^history unusable") ~= nil, type(e))
+LUA
+	run_us 0 run big.lua --answer note=short
+	local long
+	long="$(head -c 300000 /dev/zero | tr '\0' 'n')END"
+	(trap '' XFSZ; ulimit -f 200; printf '%s\n' "$long" | "$UNDERSTUDY" run big.lua 2>&1 >out.txt; echo "exit $?") |
+		cat >err.txt
+	same "$(tail -n 1 err.txt)" "exit 3"
+	same "$(cat out.txt)" "caught	false	true	table"
+	has "$(cat err.txt)" 'the answer to "note" was not recorded'
+}
+
+# An error a step raised keeps its exit code through the script's own
+# error handling: a failed step caught and raised again still fails with 1,
+# and its text is the step's.
+test_caught_and_raised_errors_keep_their_text_and_code() {
+	write f.lua <<'LUA'
+local ok, e = pcall(auto, "boom", function() error("kaboom") end)
+print(ok, tostring(e))
+error(e)
+LUA
+	run_us 1 run f.lua
+	has "$OUT" 'false	step "boom" failed: '
+	has "$OUT" 'kaboom'
+	has "$ERR" 'understudy: step "boom" failed: '
+	has "$(sql "SELECT error FROM runs")" 'kaboom'
 }

@@ -126,7 +126,7 @@ test_suggest_lookup_compiles_and_reproduces() {
 		run_us 0 run lookup.lua $k --name qc --answer version= --answer mood=x --answer token=t --answer rare=1
 		same "$(cut -f1 <<<"$OUT")" "$(case $k in cat) echo feline ;; dog) echo canine ;; bird) echo avian ;; esac)"
 	done
-	same "$(sql "SELECT group_concat(how) FROM (SELECT * FROM steps WHERE name = 'label' AND run > 6 ORDER BY id)")" "run,run,run"
+	same "$(sql "SELECT group_concat(how) FROM (SELECT * FROM steps WHERE name = 'label' AND run > 6 ORDER BY id) AS t")" "run,run,run"
 	# Inputs never seen still go to a person.
 	run_us 130 run lookup.lua fish --name qc --answer version= --answer mood=x --answer token=t
 	has "$ERR" 'end of input at step "label"'

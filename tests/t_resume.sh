@@ -24,7 +24,7 @@ test_resume_replays_finished_steps() {
 	run_us 0 resume 1 --answer e=E
 	same "$OUT" "x	x-b	3	6	E	one	two"
 	same "$(sql "SELECT resumed_from, args, status FROM runs WHERE id = 2")" '1|["one","two"]|ok'
-	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq)")" \
+	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq) AS t")" \
 		"a:replay b:replay c:replay d:run e:flag"
 	same "$(sql "SELECT count(*) FROM steps s JOIN steps o ON o.id = s.replay_of WHERE s.run = 2 AND o.run = 1 AND o.name = s.name AND o.output = s.output")" "3"
 	same "$(us show 2 --json | jq -c '[.resumed_from, [.steps[] | .how]]')" '[1,["replay","replay","replay","run","flag"]]'
@@ -41,7 +41,7 @@ test_resume_chains() {
 	run_us 0 resume 2 --answer e=done
 	same "$OUT" "x	x-b	3	6	done"
 	# Replays of replays point at the step that really ran.
-	same "$(sql "SELECT group_concat(o.run || o.how, ' ') FROM steps s JOIN steps o ON o.id = s.replay_of WHERE s.run = 3 ORDER BY s.seq")" \
+	same "$(sql "SELECT group_concat(x, ' ') FROM (SELECT o.run || o.how AS x FROM steps s JOIN steps o ON o.id = s.replay_of WHERE s.run = 3 ORDER BY s.seq) AS t")" \
 		"1flag 1run 1flag 1run"
 	same "$(sql "SELECT resumed_from FROM runs WHERE id = 3")" "2"
 }
@@ -76,7 +76,7 @@ test_resume_refusals() {
 	touch ready
 	run_us 0 resume 1 --answer c=4 --answer e=E
 	same "$OUT" "x	x-b	4	8	E"
-	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq)")" "replay replay flag run flag"
+	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq) AS t")" "replay replay flag run flag"
 }
 
 test_resume_after_the_script_changed() {
@@ -88,7 +88,7 @@ test_resume_after_the_script_changed() {
 	has "$ERR" "res.lua changed since run 1"
 	has "$ERR" 'the script no longer matches run 1 at step 3 (it had "c" #1, now "c2" #1): replay stops'
 	same "$OUT" "x	x-b	5	10	E"
-	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq)")" "replay replay flag run flag"
+	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY seq) AS t")" "replay replay flag run flag"
 }
 
 test_resume_reruns_values_it_could_not_record() {
@@ -119,13 +119,13 @@ end
 LUA
 	local round pid
 	for round in $(seq 12); do
-		rm -f "$UNDERSTUDY_DB" "$UNDERSTUDY_DB"-wal "$UNDERSTUDY_DB"-shm
+		history_reset
 		"$UNDERSTUDY" run long.lua --answer answer=7 >seen.txt 2>/dev/null &
 		pid=$!
 		sleep "0.$((RANDOM % 4 + 1))$((RANDOM % 10))"
 		kill -9 $pid 2>/dev/null
 		wait $pid 2>/dev/null
-		same "$(sql "PRAGMA integrity_check")" "ok"
+		same "$(intact)" "ok"
 		# Every answer the script saw is in the record.
 		local seen recorded
 		seen=$(grep -c '^got ' seen.txt)
@@ -152,7 +152,7 @@ LUA
 	done
 	for n in $pids; do wait $n || fail "a run failed: $(cat err*.txt | grep -v '^\[ok\]' | head -5)"; done
 	same "$(sql "SELECT count(*) FROM steps")" "12024"
-	same "$(sql "SELECT group_concat(n, ' ') FROM (SELECT count(*) AS n FROM steps GROUP BY run ORDER BY run)")" "3006 3006 3006 3006"
+	same "$(sql "SELECT group_concat(n, ' ') FROM (SELECT count(*) AS n FROM steps GROUP BY run ORDER BY run) AS t")" "3006 3006 3006 3006"
 	same "$(sql "SELECT count(*) FROM runs WHERE status = 'ok'")" "4"
 	same "$(sql "SELECT count(DISTINCT run || '/' || seq) FROM steps")" "12024"
 	if grep -l "locked" err*.txt; then fail "database is locked"; fi
@@ -179,7 +179,7 @@ LUA
 	if grep -a -q -e 4242 -e sw0rdfish export.txt; then fail "a secret is in the export"; fi
 }
 
-test_full_disk_loses_no_typed_answer() {
+test_sqlite_full_disk_loses_no_typed_answer() {
 	write big.lua <<'LUA'
 local note = manual("note", "Paste the long note", { type = "string" })
 print("continued", #note)
@@ -203,7 +203,12 @@ test_secret_answers_keep_a_keyed_hash() {
 	local v
 	for v in s3cret s3cret other; do run_us 0 run tok.lua --answer token=$v; done
 	same "$(sql "SELECT count(*), count(DISTINCT secret_hash), max(length(secret_hash)) FROM steps")" "3|2|64"
-	same "$(stat -c %a "$UNDERSTUDY_DB-key")" "600"
+	# The key: a file of its own beside an SQLite history; in a PostgreSQL one, shared by every runner.
+	if on_pg; then
+		same "$(sql "SELECT length(value) FROM understudy_meta WHERE key = 'secret_key'")" "64"
+	else
+		same "$(stat -c %a "$UNDERSTUDY_DB-key")" "600"
+	fi
 	# Keyed: a plain SHA-256 of the answer is not what is stored.
 	lacks "$(sql "SELECT group_concat(secret_hash) FROM steps")" "$(printf '"s3cret"' | sha256sum | cut -d' ' -f1)"
 	run_us 0 report tok --min-runs 2 --json
@@ -219,7 +224,7 @@ test_review_fixes_resume() {
 	(cd b && "$UNDERSTUDY" resume 1 >/dev/null 2>&1); same "$?" "1"
 	touch ready
 	(cd c && READY="$PWD/../ready" "$UNDERSTUDY" resume 2 >out.txt 2>err.txt) || fail "resume from c: $(cat c/err.txt)"
-	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT * FROM steps WHERE run = 3 ORDER BY seq)")" "replay run"
+	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT * FROM steps WHERE run = 3 ORDER BY seq) AS t")" "replay run"
 	# A REPL session has no script to run again.
 	sleep 5 | "$UNDERSTUDY" repl >/dev/null 2>&1 &
 	local pid i

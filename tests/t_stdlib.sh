@@ -157,7 +157,7 @@ LUA
 	same "$OUT" "true	true"
 	has "$ERR" "[info] fetched 3 rows"
 	has "$ERR" "[warn] slow answer"
-	same "$(sql "SELECT group_concat(seq || ':' || level || ':' || message, '|') FROM (SELECT * FROM logs ORDER BY id)")" \
+	same "$(sql "SELECT group_concat(seq || ':' || level || ':' || message, '|') FROM (SELECT * FROM logs ORDER BY id) AS t")" \
 		"1:info:fetched 3 rows|1:warn:slow answer|1:error:$(sql "SELECT message FROM logs WHERE level = 'error'")"
 	has "$(sql "SELECT message FROM logs WHERE level = 'error'")" "table: 0x"
 	run_us 0 show 1 --json

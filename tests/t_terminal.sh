@@ -10,7 +10,7 @@ LUA
 	same "$CODE" "0"
 	has "$OUT" "How many replicas?"
 	has "$OUT" "got	3	staging"
-	same "$(sql "SELECT group_concat(how || '=' || output, ' ') FROM (SELECT * FROM steps ORDER BY id)")" 'prompt=3 prompt="staging"'
+	same "$(sql "SELECT group_concat(how || '=' || output, ' ') FROM (SELECT * FROM steps ORDER BY id) AS t")" 'prompt=3 prompt="staging"'
 }
 
 test_terminal_secret_is_not_echoed() {
@@ -33,7 +33,7 @@ LUA
 	has "$OUT" 'interrupted at step "wait"'
 	lacks "$OUT" "not reached"
 	same "$(sql "SELECT status FROM runs")" "interrupted"
-	same "$(sql "SELECT group_concat(name || ':' || status) FROM (SELECT * FROM steps ORDER BY id)")" "before:ok"
+	same "$(sql "SELECT group_concat(name || ':' || status) FROM (SELECT * FROM steps ORDER BY id) AS t")" "before:ok"
 }
 
 test_sigterm_in_auto_step_records_interrupted() {
@@ -53,7 +53,7 @@ LUA
 	same "$?" "143"
 	has "$(cat err.txt)" 'interrupted at step "spin"'
 	same "$(sql "SELECT status FROM runs")" "interrupted"
-	same "$(sql "SELECT group_concat(name || ':' || status, ' ') FROM (SELECT * FROM steps ORDER BY id)")" "first:ok spin:interrupted"
+	same "$(sql "SELECT group_concat(name || ':' || status, ' ') FROM (SELECT * FROM steps ORDER BY id) AS t")" "first:ok spin:interrupted"
 }
 
 test_second_signal_exits_at_once() {

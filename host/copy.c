@@ -1,0 +1,201 @@
+/* copy.c: a whole history from one store to another (SQLite <-> PostgreSQL), ids and links kept. */
+#include "host.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROGRESS_ROWS 100000   /* a progress line after this many steps */
+
+/* The runs of the source, oldest first, with their strings owned. */
+typedef struct Runs {
+	StoreRun *run;
+	size_t n, cap;
+} Runs;
+
+/* What the copy carries from rows to rows. */
+typedef struct Copy {
+	Store *to;
+	int64_t offset[3];        /* added to run, step and log ids: 0 unless --append */
+	Runs runs;
+	int64_t steps, logs;
+} Copy;
+
+static char *dup_or_null(const char *s)
+{
+	char *d;
+	if (!s)
+		return NULL;
+	if (!(d = strdup(s))) {
+		fputs("understudy: out of memory\n", stderr);
+		abort();
+	}
+	return d;
+}
+
+/* Keep a run of the source; they come newest first. */
+static int keep_run(void *ud, const StoreRun *r)
+{
+	Runs *rs = ud;
+	StoreRun *k;
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? 2 * rs->cap : 256;
+		StoreRun *p = realloc(rs->run, cap * sizeof *p);
+		if (!p)
+			return -1;
+		rs->run = p;
+		rs->cap = cap;
+	}
+	k = &rs->run[rs->n++];
+	*k = *r;
+	k->pipeline = dup_or_null(r->pipeline);
+	k->script = dup_or_null(r->script);
+	k->script_hash = dup_or_null(r->script_hash);
+	k->args = dup_or_null(r->args);
+	k->operator = dup_or_null(r->operator);
+	k->host = dup_or_null(r->host);
+	k->cwd = dup_or_null(r->cwd);
+	k->status = dup_or_null(r->status);
+	k->error = dup_or_null(r->error);
+	return 0;
+}
+
+static void runs_free(Runs *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		StoreRun *k = &rs->run[i];
+		char *strings[] = { (char *)k->pipeline, (char *)k->script, (char *)k->script_hash, (char *)k->args,
+		                    (char *)k->operator, (char *)k->host, (char *)k->cwd, (char *)k->status, (char *)k->error };
+		for (size_t j = 0; j < sizeof strings / sizeof strings[0]; j++)
+			free(strings[j]);
+	}
+	free(rs->run);
+}
+
+/* An id moved by the offset; 0 (none) stays 0. */
+static int64_t moved(int64_t id, int64_t offset)
+{
+	return id ? id + offset : 0;
+}
+
+static int put_step(void *ud, const StoreStep *s)
+{
+	Copy *c = ud;
+	StoreStep row = *s;
+	row.id = moved(s->id, c->offset[1]);
+	row.run = moved(s->run, c->offset[0]);
+	row.replay_of = moved(s->replay_of, c->offset[1]);
+	if (store_step_add(c->to, &row))
+		return -1;
+	if (++c->steps % PROGRESS_ROWS == 0)
+		fprintf(stderr, "copy: %lld steps...\n", (long long)c->steps);
+	return 0;
+}
+
+static int put_log(void *ud, const StoreLog *l)
+{
+	Copy *c = ud;
+	StoreLog row = *l;
+	row.id = moved(l->id, c->offset[2]);
+	row.run = moved(l->run, c->offset[0]);
+	c->logs++;
+	return store_log_add(c->to, &row) ? -1 : 0;
+}
+
+/* Open one side of the copy, or fail with code 3. */
+static Store *copy_open(lua_State *L, const char *target, int create)
+{
+	Buf err = { 0 };
+	Store *s = store_open(target, create, &host_interrupted, &err);
+	if (!s) {
+		lua_pushstring(L, buf_str(&err));
+		buf_free(&err);
+		host_fail(L, EXIT_HISTORY, "copy: %s", lua_tostring(L, -1));
+	}
+	buf_free(&err);
+	return s;
+}
+
+/* The secret answers' key goes along, so their hashes still compare. */
+static void copy_key(lua_State *L, Store *from, Store *to)
+{
+	unsigned char key[32];
+	int rc = from->m->secret_key(from, key, STORE_KEY_READ);
+	if (rc < 0)
+		host_fail(L, EXIT_HISTORY, "copy: %s", store_error(from));
+	if (rc == 0)
+		return;
+	rc = to->m->secret_key(to, key, STORE_KEY_PUT);
+	if (rc < 0)
+		host_fail(L, EXIT_HISTORY, "copy: %s", store_error(to));
+	if (rc == 0)
+		fprintf(stderr, "understudy: warning: %s has a key for secret answers of its own: the copied"
+		        " secret answers' hashes do not compare with its own\n", store_where(to));
+}
+
+int copy_command(lua_State *L, const Options *opt)
+{
+	Host *h = host_get(L);
+	Copy c = { 0 };
+	Store *from, *to;
+	int empty;
+
+	if (!opt->from || !opt->to)
+		return host_fail(L, EXIT_USAGE, "copy: both --from DB and --to DB are needed");
+	if (strcmp(opt->from, opt->to) == 0)
+		return host_fail(L, EXIT_USAGE, "copy: --from and --to are the same history (%s)", opt->from);
+	from = copy_open(L, opt->from, 0);
+	h->store = from;   /* closed with the Host, whatever happens */
+	to = copy_open(L, opt->to, 1);
+	c.to = to;
+	if ((empty = to->m->empty(to)) < 0) {
+		store_close(to);
+		return host_fail(L, EXIT_HISTORY, "copy: %s", store_error(to));
+	}
+	if (!empty && !opt->append) {
+		lua_pushfstring(L, "copy: %s already holds runs; add --append to add these after them", store_where(to));
+		store_close(to);
+		return host_fail(L, EXIT_USAGE, "%s", lua_tostring(L, -1));
+	}
+	if (!empty && to->m->ids_max(to, c.offset))
+		goto fail_to;
+	copy_key(L, from, to);
+
+	if (from->m->runs(from, NULL, 0, keep_run, &c.runs))
+		goto fail_from;
+	for (size_t i = c.runs.n; i-- > 0;) {
+		StoreRun r = c.runs.run[i];
+		r.id = moved(r.id, c.offset[0]);
+		r.resumed_from = moved(r.resumed_from, c.offset[0]);
+		if (!store_run_begin(to, &r))
+			goto fail_to;
+	}
+	StoreStepFilter all = { .by_id = 1 };
+	int rc = from->m->steps(from, &all, put_step, &c);
+	if (rc != 0 && to->lost)
+		goto fail_to;
+	if (rc != 0)
+		goto fail_from;
+	if ((rc = from->m->logs(from, 0, put_log, &c)) != 0) {
+		if (to->lost)
+			goto fail_to;
+		goto fail_from;
+	}
+	if (store_flush(to) || to->m->ids_sync(to))
+		goto fail_to;
+	fprintf(stderr, "copy: %zu runs, %lld steps, %lld log lines from %s to %s\n", c.runs.n,
+	        (long long)c.steps, (long long)c.logs, store_where(from), store_where(to));
+	runs_free(&c.runs);
+	store_close(to);
+	return EXIT_OK;
+fail_from:
+	lua_pushfstring(L, "copy: %s", store_error(from));
+	goto fail;
+fail_to:
+	lua_pushfstring(L, "copy: %s; what was copied so far stays in it", store_error(to));
+fail:
+	runs_free(&c.runs);
+	store_close(to);
+	return host_fail(L, EXIT_HISTORY, "%s", lua_tostring(L, -1));
+}

@@ -1,0 +1,257 @@
+/*
+ * store.h: the one interface to the history. Callers speak in the structs
+ * below and never see SQL, a column name or Lua; a backend is a table of
+ * functions (StoreMethods), like SQLite's sqlite3_io_methods: SQLite in
+ * store_sqlite.c (the embedded default), PostgreSQL in store_pg.c.
+ *
+ * What is the same for every backend lives in store.c: choosing the
+ * backend from the target, the rows waiting for the next commit, when to
+ * commit, and what happens after a failed one.
+ */
+#ifndef UNDERSTUDY_STORE_H
+#define UNDERSTUDY_STORE_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+
+#define STORE_SCHEMA_VERSION 2
+
+/* A run. On the way in, id is 0 (the store gives one) or kept (copy). */
+typedef struct StoreRun {
+	int64_t id;
+	const char *pipeline;
+	const char *script;        /* path as given, or NULL (a REPL session) */
+	const char *script_hash;   /* SHA-256 hex of the script text */
+	const char *args;          /* JSON array of the script's arguments */
+	const char *operator;
+	const char *host;
+	long pid;
+	const char *cwd;           /* the folder the script ran in */
+	const char *status;        /* running | ok | failed | interrupted */
+	const char *error;
+	int64_t resumed_from;      /* 0: none */
+	int64_t started_ms;        /* Unix epoch, milliseconds */
+	int64_t finished_ms;       /* 0: not finished */
+	int64_t steps;             /* out: how many steps it recorded */
+} StoreRun;
+
+/* One execution of a step. */
+typedef struct StoreStep {
+	int64_t id;                /* in: 0 (the store gives one) or kept (copy) */
+	int64_t run;
+	const char *pipeline;
+	int seq;
+	const char *name;
+	int occurrence;
+	const char *kind;          /* manual | auto */
+	const char *how;           /* prompt|flag|stdin|candidate|replay|default|run */
+	const char *instructions;
+	const char *inputs;        /* canonical JSON, or NULL */
+	const char *output;        /* canonical JSON, or NULL (secret, failed) */
+	const char *results;       /* every value returned, as a JSON array, when not exactly one; or NULL */
+	int replayable;            /* 0: output is only a description */
+	const char *status;        /* ok | failed | interrupted */
+	const char *error;
+	int secret;
+	const char *secret_hash;   /* keyed hash of a secret answer, or NULL */
+	const char *candidate_output;
+	int candidate_agrees;      /* 1, 0, or -1 for none */
+	const char *candidate_source;  /* where the candidate is defined: "file.lua:12-15" */
+	int64_t replay_of;         /* the replayed step's id, 0: none */
+	const char *operator;
+	int64_t started_ms;
+	int64_t finished_ms;
+	int64_t duration_ms;       /* -1: none */
+	const char *run_status;    /* out, export only: the run's status */
+} StoreStep;
+
+/* A log line of a run, written after step seq. */
+typedef struct StoreLog {
+	int64_t id;                /* as StoreStep's */
+	int64_t run;
+	int seq;
+	const char *level;
+	const char *message;
+	int64_t at_ms;
+} StoreLog;
+
+/* Which steps a query returns. */
+typedef struct StoreStepFilter {
+	int64_t run;               /* 0: any */
+	const char *pipeline;      /* NULL: any */
+	const char *name;          /* NULL: any */
+	int by_id;                 /* order: 1 by id (export, copy), 0 by run then seq */
+} StoreStepFilter;
+
+/* The report's numbers for one step: original executions only, not replays. */
+typedef struct StoreStepStats {
+	const char *pipeline, *step;
+	int64_t executions, manual_executions, auto_executions;
+	int64_t manual_answers;    /* answered ok by a person, or a flag, or stdin */
+	int64_t distinct_outputs;  /* among those answers */
+	int64_t input_groups;      /* distinct inputs among those answers */
+	int64_t human_ms;
+	int64_t median_human_ms;   /* -1: none */
+	int secret;                /* any execution was secret */
+	int64_t distinct_secrets;  /* distinct keyed hashes */
+	int64_t candidate_runs, candidate_agreed;
+	const char *last_kind;     /* of the latest execution */
+	const char *last_answer, *last_operator, *last_inputs, *candidate_source;   /* of the latest manual one */
+} StoreStepStats;
+
+/* An answer people gave for a step and inputs, how often. */
+typedef struct StoreAnswer {
+	const char *pipeline, *step, *inputs, *output;
+	int64_t n;
+} StoreAnswer;
+
+/* The latest auto output for some inputs beside what a person answered for them. */
+typedef struct StoreCheck {
+	const char *pipeline, *step, *inputs, *auto_output, *manual_output;
+	int agrees;
+} StoreCheck;
+
+/*
+ * The callbacks each query calls per row. The row is valid only during
+ * the call; a non-zero return stops the query, which returns that value.
+ */
+typedef int (*StoreRunFn)(void *ud, const StoreRun *run);
+typedef int (*StoreStepFn)(void *ud, const StoreStep *step);
+typedef int (*StoreLogFn)(void *ud, const StoreLog *log);
+typedef int (*StoreNameFn)(void *ud, const char *name);
+typedef int (*StoreStatsFn)(void *ud, const StoreStepStats *stats);
+typedef int (*StoreAnswerFn)(void *ud, const StoreAnswer *answer);
+typedef int (*StoreCheckFn)(void *ud, const StoreCheck *check);
+
+/* What report reads, one callback per kind of row; NULL callbacks are skipped. */
+typedef struct StoreReport {
+	StoreStatsFn stats;          /* per step, most human time first */
+	StoreAnswerFn conflicts;     /* answers to inputs that got different answers */
+	StoreCheckFn checks;         /* auto steps against people */
+	StoreStepFn disagreements;   /* per step, the latest candidate disagreement */
+	void *ud;
+} StoreReport;
+
+typedef struct Store Store;
+
+enum { STORE_KEY_MAKE, STORE_KEY_READ, STORE_KEY_PUT };
+
+/*
+ * A backend. Every function returns 0 or -1 with the store's error set,
+ * unless it says otherwise; the queries return a callback's non-zero
+ * value when it stops them.
+ */
+typedef struct StoreMethods {
+	const char *name;          /* "sqlite", "postgresql" */
+	/* Open and check the target, migrating an older schema; NULL with why in err. */
+	Store *(*open)(const char *target, int create, const volatile sig_atomic_t *stop, Buf *err);
+	void (*close)(Store *s);
+	/* A new run with its status; its id, 0 on error. */
+	int64_t (*run_begin)(Store *s, const StoreRun *run);
+	int (*run_finish)(Store *s, int64_t run, const char *status, const char *error, int64_t finished_ms);
+	/* Commit rows in one transaction; durable: so that it survives a power loss. */
+	int (*write)(Store *s, const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs, int durable);
+	/*
+	 * From another thread while the main one is stuck: on a connection of
+	 * its own, commit the rows and mark the run interrupted.
+	 */
+	int (*write_aside)(Store *s, const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs,
+	                   int64_t run, const char *error);
+	int (*runs)(Store *s, const char *pipeline, int64_t id, StoreRunFn fn, void *ud);   /* id 0: all, newest first */
+	int (*steps)(Store *s, const StoreStepFilter *f, StoreStepFn fn, void *ud);
+	int (*logs)(Store *s, int64_t run, StoreLogFn fn, void *ud);   /* run 0: all, by id */
+	int (*names)(Store *s, const char *pipeline, StoreNameFn fn, void *ud);   /* pipelines, or one's steps */
+	int64_t (*resumed_by)(Store *s, int64_t run);   /* newest run that resumed run, 0 none, -1 error */
+	/*
+	 * The candidate's agreement (1, 0, -1 none) in the latest executions
+	 * a person answered (prompt, stdin, flag), newest first: at most n,
+	 * into agrees (room for n), how many in *count.
+	 */
+	int (*candidate_recent)(Store *s, const char *pipeline, const char *step, int n, int *agrees, int *count);
+	int (*report)(Store *s, const char *pipeline, const StoreReport *fns);
+	int (*answers)(Store *s, const char *pipeline, const char *step, StoreAnswerFn fn, void *ud);
+	/*
+	 * The history's key for hashing secret answers, shared by everyone
+	 * who writes to it. STORE_KEY_MAKE: into key, made on first use; 0.
+	 * STORE_KEY_READ: 1 with the key, 0 when there is none yet.
+	 * STORE_KEY_PUT: key becomes the history's unless it has one: 1, or
+	 * 0 when it has another. -1 on error.
+	 */
+	int (*secret_key)(Store *s, unsigned char key[32], int how);
+	/* A consistent copy to dest while runs go on; NULL when the backend has its own tools. */
+	int (*backup)(Store *s, const char *dest);
+	/* Is the history empty (no runs)? 1, 0, or -1. */
+	int (*empty)(Store *s);
+	/* After copying rows with their ids: let new ids start past them. */
+	int (*ids_sync)(Store *s);
+	/* The largest run, step and log ids (0: none), to copy more after them. */
+	int (*ids_max)(Store *s, int64_t max[3]);
+} StoreMethods;
+
+/* The part of a store every backend shares; a backend's struct starts with it. */
+struct Store {
+	const StoreMethods *m;
+	char *where;               /* the history as messages name it: a path, or a URI without password */
+	Buf err;
+	const volatile sig_atomic_t *stop;   /* non-zero: stop waiting (for a lock, a server) */
+	/* Rows waiting for the next commit; strings point into chunks that never move. */
+	StoreStep *pending;
+	size_t npending, cappending;
+	StoreLog *logs;
+	size_t nlogs, caplogs;
+	int64_t pending_since_ms;
+	struct StoreChunk *chunks;
+	int lost;                  /* pending rows were dropped: nothing more is written */
+	pthread_mutex_t lock;      /* guards the pending rows from the watchdog */
+};
+
+/* The backends. */
+extern const StoreMethods store_sqlite_methods;
+extern const StoreMethods store_pg_methods;
+
+/* Is target a PostgreSQL URI (postgresql://, postgres://, or bare postgresql:)? */
+int store_is_pg(const char *target);
+
+/*
+ * Open the history at target (a path or a PostgreSQL URI) and check that
+ * it is usable. With create, a missing SQLite file is made (0600, its
+ * folder 0700). While another process holds the history, the wait says so
+ * after a second and ends when *stop turns non-zero. NULL with why in err.
+ */
+Store *store_open(const char *target, int create, const volatile sig_atomic_t *stop, Buf *err);
+void store_close(Store *s);
+const char *store_where(Store *s);
+const char *store_error(Store *s);
+/* Set the error (printf-style); backends call it. */
+void store_fail(Store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Set up and free the shared part: backends call these in open and close. */
+int store_init(Store *s, const StoreMethods *m, const char *where, const volatile sig_atomic_t *stop);
+void store_free(Store *s);
+
+/* The writes. A step or log line is copied and committed at the next flush. */
+int64_t store_run_begin(Store *s, const StoreRun *run);
+int store_run_finish(Store *s, int64_t run, const char *status, const char *error);
+int store_step_add(Store *s, const StoreStep *step);
+int store_log_add(Store *s, const StoreLog *log);
+/*
+ * Commit every pending row (durable: to survive a power loss: manual
+ * answers). After a failure the pending rows are dropped and nothing more
+ * is written, the end of the run included (it shows as abandoned): what
+ * was reported lost stays lost, and no run that lost steps ends ok.
+ */
+int store_flush(Store *s);
+int store_flush_durable(Store *s);
+/* The watchdog's: commit the pending rows and mark the run interrupted, from another thread. */
+int store_mark_interrupted(Store *s, int64_t run, const char *error);
+
+/*
+ * How many of the step's latest executions answered by a person agreed
+ * with its candidate, counting back until one did not (at most n): the
+ * one rule for trust and for report. -1 on error.
+ */
+int store_candidate_streak(Store *s, const char *pipeline, const char *step, int n);
+
+#endif

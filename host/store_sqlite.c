@@ -1,0 +1,1222 @@
+/* store_sqlite.c: the history in an SQLite file (WAL, busy timeout, BEGIN IMMEDIATE writes). */
+#include "store.h"
+#include "clock.h"
+#include "path.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* "US" "hi" in ASCII: marks a database as an understudy history. */
+#define APPLICATION_ID 0x55536869
+#define BUSY_TIMEOUT_MS 60000
+#define WAIT_SAY_MS 1000      /* a wait for another process's lock is told after this */
+#define QUICK_CHECK_BYTES (8 << 20)   /* histories up to this size are checked at every open */
+
+typedef struct SqliteStore {
+	Store base;
+	sqlite3 *db;
+	char *key_path;           /* PATH-key: the key for secret answers */
+	int current;              /* the schema is this version's: no migration */
+	sqlite3_stmt *insert_step, *insert_log;
+	int64_t busy_since_ms;
+	int busy_said;
+	int usable;               /* opened, checked, ours: may be written */
+} SqliteStore;
+
+/* Migrations in order: entry i takes schema version i to i + 1. */
+static const char *const migrations[] = {
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  pipeline TEXT NOT NULL,"
+	"  script TEXT,"
+	"  script_hash TEXT,"
+	"  args TEXT,"
+	"  operator TEXT,"
+	"  host TEXT,"
+	"  pid INTEGER,"
+	"  cwd TEXT,"
+	"  status TEXT NOT NULL,"
+	"  error TEXT,"
+	"  resumed_from INTEGER REFERENCES runs(id),"
+	"  started_at TEXT NOT NULL,"
+	"  finished_at TEXT"
+	");"
+	"CREATE INDEX runs_pipeline ON runs(pipeline, id);"
+	"CREATE TABLE steps ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run INTEGER NOT NULL REFERENCES runs(id),"
+	"  pipeline TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  occurrence INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  how TEXT NOT NULL,"
+	"  instructions TEXT,"
+	"  inputs TEXT,"
+	"  output TEXT,"
+	"  replayable INTEGER NOT NULL DEFAULT 1,"
+	"  status TEXT NOT NULL,"
+	"  error TEXT,"
+	"  secret INTEGER NOT NULL DEFAULT 0,"
+	"  secret_hash TEXT,"
+	"  candidate_output TEXT,"
+	"  candidate_agrees INTEGER,"
+	"  candidate_source TEXT,"
+	"  replay_of INTEGER REFERENCES steps(id),"
+	"  operator TEXT,"
+	"  started_at TEXT NOT NULL,"
+	"  finished_at TEXT,"
+	"  duration_ms INTEGER,"
+	"  UNIQUE (run, seq)"
+	");"
+	"CREATE TABLE logs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run INTEGER NOT NULL REFERENCES runs(id),"
+	"  seq INTEGER NOT NULL,"
+	"  level TEXT NOT NULL,"
+	"  message TEXT NOT NULL,"
+	"  at TEXT NOT NULL"
+	");"
+	"CREATE INDEX logs_run ON logs(run, id);"
+	/* report and history: per-step counts from this index alone... */
+	"CREATE INDEX steps_counts ON steps(pipeline, name, kind, how);"
+	/* ...and manual answers, which are few, from this one. */
+	"CREATE INDEX steps_manual ON steps(pipeline, name, inputs, output, status, secret, how,"
+	"  duration_ms, candidate_agrees) WHERE kind = 'manual';",
+	/* 2: every value an auto step returned, when it returned other than one. */
+	"ALTER TABLE steps ADD COLUMN results TEXT;",
+};
+
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* Set the error: what failed, with SQLite's word on it. */
+static void sq_fail(SqliteStore *q, const char *what)
+{
+	store_fail(&q->base, "%s: %s: %s", q->base.where, what, sqlite3_errmsg(q->db));
+}
+
+/* Run SQL with no result rows; 0 or -1 with the error set. */
+static int exec(SqliteStore *q, const char *sql, const char *what)
+{
+	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		sq_fail(q, what);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Is the database ours (or empty), and not from a newer version? Only
+ * reads: a file that is not ours is never changed. 0, or -1 with the
+ * error set.
+ */
+static int check_ours(SqliteStore *q)
+{
+	/* One statement, so one snapshot: another process may be creating the schema. */
+	static const char sql[] =
+		"SELECT (SELECT user_version FROM pragma_user_version),"
+		" (SELECT application_id FROM pragma_application_id),"
+		" (SELECT count(*) FROM sqlite_master)";
+	const char *where = q->base.where;
+	int64_t version = -1, app = -1, tables = -1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			version = sqlite3_column_int64(st, 0);
+			app = sqlite3_column_int64(st, 1);
+			tables = sqlite3_column_int64(st, 2);
+		}
+		sqlite3_finalize(st);
+	}
+	q->current = app == APPLICATION_ID && version == STORE_SCHEMA_VERSION;
+	if (version < 0 || app < 0 || tables < 0)
+		store_fail(&q->base, "%s: not a usable SQLite database (%s); left untouched", where, sqlite3_errmsg(q->db));
+	else if (app != APPLICATION_ID && (app != 0 || tables != 0 || version != 0))
+		store_fail(&q->base, "%s: not an understudy history (it holds other data); left untouched", where);
+	else if (version > STORE_SCHEMA_VERSION)
+		store_fail(&q->base, "%s: written by a newer understudy (schema %lld; this one knows %d); left untouched",
+		           where, (long long)version, STORE_SCHEMA_VERSION);
+	else
+		return 0;
+	return -1;
+}
+
+/*
+ * Put the history in WAL mode, once for all. Switching needs a moment
+ * alone with the file, which runs starting together may not give at
+ * first: try again for a while.
+ */
+static int use_wal(SqliteStore *q)
+{
+	for (int tries = 0; tries < 500 && !(q->base.stop && *q->base.stop); tries++) {
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(q->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0) {
+				sqlite3_finalize(st);
+				return 0;
+			}
+			sqlite3_finalize(st);
+		}
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED && rc != SQLITE_ROW)
+			break;
+		sqlite3_sleep(20);
+	}
+	sq_fail(q, "cannot put the history in WAL mode");
+	return -1;
+}
+
+/* Bring an empty or older database to the current schema. */
+static int migrate(SqliteStore *q)
+{
+	sqlite3_stmt *st;
+	int64_t version = -1;
+	if (exec(q, "BEGIN IMMEDIATE", "cannot lock the history"))
+		return -1;
+	/* Checked again under the lock: another process may have got here first. */
+	if (check_ours(q))
+		goto fail;
+	if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	for (int v = (int)version; v >= 0 && v < NMIGRATIONS; v++)
+		if (exec(q, migrations[v], "cannot create the schema"))
+			goto fail;
+	if (version < STORE_SCHEMA_VERSION) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d",
+		         APPLICATION_ID, STORE_SCHEMA_VERSION);
+		if (exec(q, sql, "cannot set the schema version"))
+			goto fail;
+	}
+	if (exec(q, "COMMIT", "cannot write the history"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/*
+ * SQLite's busy handler: another process holds the history. Say so after
+ * a second, give up when the host is stopping or after BUSY_TIMEOUT_MS.
+ */
+static int on_busy(void *ud, int count)
+{
+	SqliteStore *q = ud;
+	int64_t now = clock_mono_ms();
+	if (count == 0) {
+		q->busy_since_ms = now;
+		q->busy_said = 0;
+	}
+	if ((q->base.stop && *q->base.stop) || now - q->busy_since_ms >= BUSY_TIMEOUT_MS)
+		return 0;
+	if (!q->busy_said && now - q->busy_since_ms >= WAIT_SAY_MS) {
+		fprintf(stderr, "understudy: waiting for the history %s, held by another run...\n", q->base.where);
+		q->busy_said = 1;
+	}
+	sqlite3_sleep(10);
+	return 1;
+}
+
+/*
+ * A small history is checked for damage at every open (quick_check reads
+ * every page, so a large one is checked by backup instead). 0, or -1
+ * with what to do in the error.
+ */
+static int check_damage(SqliteStore *q, off_t size)
+{
+	const char *where = q->base.where, *first = NULL;
+	sqlite3_stmt *st;
+	int rc;
+	if (size > QUICK_CHECK_BYTES)
+		return 0;
+	if (sqlite3_prepare_v2(q->db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		sq_fail(q, "cannot check the history");
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		first = (const char *)sqlite3_column_text(st, 0);
+	if (rc == SQLITE_ROW && first && strcmp(first, "ok") == 0) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	store_fail(&q->base, "%s: the history is damaged (%s); nothing was written to it. Keep a copy, then"
+	           " restore your last backup (understudy backup), or save what can be read:"
+	           " sqlite3 %s .recover | sqlite3 NEW.db, and use --db NEW.db",
+	           where, first ? first : sqlite3_errmsg(q->db), where);
+	sqlite3_finalize(st);
+	return -1;
+}
+
+static int check_key(SqliteStore *q);
+static void sq_close(Store *s);
+
+static const char insert_step_sql[] =
+	"INSERT INTO steps (id, run, pipeline, seq, name, occurrence, kind, how, instructions,"
+	" inputs, output, replayable, status, error, secret, secret_hash, candidate_output,"
+	" candidate_agrees, replay_of, operator, started_at, finished_at, duration_ms,"
+	" candidate_source, results)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char insert_log_sql[] = "INSERT INTO logs (id, run, seq, level, message, at) VALUES (?,?,?,?,?,?)";
+
+static Store *sq_open(const char *path, int create, const volatile sig_atomic_t *stop, Buf *err)
+{
+	SqliteStore *q = calloc(1, sizeof *q);
+	struct stat st;
+	if (!q || store_init(&q->base, &store_sqlite_methods, path, stop) ||
+	    asprintf(&q->key_path, "%s-key", path) < 0) {
+		if (q)
+			store_free(&q->base);
+		free(q);
+		buf_adds(err, "out of memory");
+		return NULL;
+	}
+	if (stat(path, &st) != 0) {
+		int fd;
+		if (!create) {
+			buf_addf(err, "%s: no history here yet", path);
+			goto fail;
+		}
+		if (path_make_parent(path) != 0 ||
+		    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+			buf_addf(err, "%s: cannot create: %s", path, strerror(errno));
+			goto fail;
+		}
+		close(fd);
+	} else if (!S_ISREG(st.st_mode)) {
+		buf_addf(err, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		buf_addf(err, "%s: cannot open: %s", path, q->db ? sqlite3_errmsg(q->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(q->db, 1);
+	sqlite3_busy_handler(q->db, on_busy, q);
+	/* The WAL stays in place at close: sq_close folds it back itself. */
+	sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (check_ours(q) || check_damage(q, stat(path, &st) == 0 ? st.st_size : 0))
+		goto fail_store;
+	/*
+	 * WAL before any write; only a history that is ours gets here. Commits
+	 * are synchronous only where a durable write asks: after a crash of
+	 * the process nothing is lost either way, after a power loss only
+	 * what was not durable (auto steps, which a resume runs again).
+	 */
+	if (use_wal(q) || exec(q, "PRAGMA synchronous = NORMAL", "cannot set up the journal"))
+		goto fail_store;
+	if (!q->current && migrate(q))
+		goto fail_store;
+	if (sqlite3_prepare_v3(q->db, insert_step_sql, -1, SQLITE_PREPARE_PERSISTENT, &q->insert_step, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(q->db, insert_log_sql, -1, SQLITE_PREPARE_PERSISTENT, &q->insert_log, NULL) != SQLITE_OK) {
+		sq_fail(q, "cannot prepare");
+		goto fail_store;
+	}
+	if (create && check_key(q))
+		goto fail_store;
+	q->usable = 1;
+	return &q->base;
+fail_store:
+	buf_adds(err, store_error(&q->base));
+fail:
+	sq_close(&q->base);
+	return NULL;
+}
+
+static void sq_close(Store *s)
+{
+	SqliteStore *q = (SqliteStore *)s;
+	/*
+	 * Fold the WAL back into the database and empty it, unless another
+	 * process is reading right now (no waiting at exit): a copy of the
+	 * database file alone is then the whole history.
+	 */
+	if (q->usable) {
+		sqlite3_busy_handler(q->db, NULL, NULL);
+		sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	}
+	sqlite3_finalize(q->insert_step);
+	sqlite3_finalize(q->insert_log);
+	sqlite3_close_v2(q->db);
+	store_free(s);
+	free(q->key_path);
+	free(q);
+}
+
+/* Bind text or NULL. */
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Bind an id, or NULL for 0 (none, or: the database gives one). */
+static void bind_id(sqlite3_stmt *st, int i, int64_t id)
+{
+	if (id)
+		sqlite3_bind_int64(st, i, id);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Bind a time as the record keeps it, or NULL for 0. */
+static void bind_time(sqlite3_stmt *st, int i, int64_t ms)
+{
+	char when[32];
+	if (!ms) {
+		sqlite3_bind_null(st, i);
+		return;
+	}
+	clock_iso(ms, when);
+	sqlite3_bind_text(st, i, when, -1, SQLITE_TRANSIENT);
+}
+
+static int64_t sq_run_begin(Store *s, const StoreRun *run)
+{
+	static const char sql[] =
+		"INSERT INTO runs (id, pipeline, script, script_hash, args, operator, host, pid,"
+		" status, resumed_from, started_at, cwd, error, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	SqliteStore *q = (SqliteStore *)s;
+	sqlite3_stmt *st;
+	int64_t id = 0;
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sq_fail(q, "cannot record the run");
+		return 0;
+	}
+	bind_id(st, 1, run->id);
+	bind_text(st, 2, run->pipeline);
+	bind_text(st, 3, run->script);
+	bind_text(st, 4, run->script_hash);
+	bind_text(st, 5, run->args);
+	bind_text(st, 6, run->operator);
+	bind_text(st, 7, run->host);
+	sqlite3_bind_int64(st, 8, run->pid);
+	bind_text(st, 9, run->status ? run->status : "running");
+	bind_id(st, 10, run->resumed_from);
+	bind_time(st, 11, run->started_ms);
+	bind_text(st, 12, run->cwd);
+	bind_text(st, 13, run->error);
+	bind_time(st, 14, run->finished_ms);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		id = sqlite3_last_insert_rowid(q->db);
+	else
+		sq_fail(q, "cannot record the run");
+	sqlite3_finalize(st);
+	return id;
+}
+
+static int sq_run_finish(Store *s, int64_t run, const char *status, const char *error, int64_t finished_ms)
+{
+	static const char sql[] = "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?";
+	SqliteStore *q = (SqliteStore *)s;
+	sqlite3_stmt *st;
+	int rc = 0;
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sq_fail(q, "cannot finish the run");
+		return -1;
+	}
+	bind_text(st, 1, status);
+	bind_text(st, 2, error);
+	bind_time(st, 3, finished_ms);
+	sqlite3_bind_int64(st, 4, run);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sq_fail(q, "cannot finish the run");
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Insert one step row with st, a prepared insert_step_sql; SQLite's result code. */
+static int insert_step(sqlite3_stmt *st, const StoreStep *s)
+{
+	int rc;
+	bind_id(st, 1, s->id);
+	sqlite3_bind_int64(st, 2, s->run);
+	bind_text(st, 3, s->pipeline);
+	sqlite3_bind_int(st, 4, s->seq);
+	bind_text(st, 5, s->name);
+	sqlite3_bind_int(st, 6, s->occurrence);
+	bind_text(st, 7, s->kind);
+	bind_text(st, 8, s->how);
+	bind_text(st, 9, s->instructions);
+	bind_text(st, 10, s->inputs);
+	bind_text(st, 11, s->output);
+	sqlite3_bind_int(st, 12, s->replayable);
+	bind_text(st, 13, s->status);
+	bind_text(st, 14, s->error);
+	sqlite3_bind_int(st, 15, s->secret);
+	bind_text(st, 16, s->secret_hash);
+	bind_text(st, 17, s->candidate_output);
+	if (s->candidate_agrees >= 0)
+		sqlite3_bind_int(st, 18, s->candidate_agrees);
+	else
+		sqlite3_bind_null(st, 18);
+	bind_id(st, 19, s->replay_of);
+	bind_text(st, 20, s->operator);
+	bind_time(st, 21, s->started_ms);
+	bind_time(st, 22, s->finished_ms);
+	if (s->duration_ms >= 0)
+		sqlite3_bind_int64(st, 23, s->duration_ms);
+	else
+		sqlite3_bind_null(st, 23);
+	bind_text(st, 24, s->candidate_source);
+	bind_text(st, 25, s->results);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* Insert one log line with st, a prepared insert_log_sql; SQLite's result code. */
+static int insert_log(sqlite3_stmt *st, const StoreLog *l)
+{
+	int rc;
+	bind_id(st, 1, l->id);
+	sqlite3_bind_int64(st, 2, l->run);
+	sqlite3_bind_int(st, 3, l->seq);
+	bind_text(st, 4, l->level);
+	bind_text(st, 5, l->message);
+	bind_time(st, 6, l->at_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Insert rows with the two statements (in a transaction of the caller's); 0 or -1. */
+static int insert_rows(sqlite3_stmt *ins_step, sqlite3_stmt *ins_log, const StoreStep *steps, size_t nsteps,
+                       const StoreLog *logs, size_t nlogs)
+{
+	for (size_t i = 0; i < nsteps; i++)
+		if (insert_step(ins_step, &steps[i]) != SQLITE_DONE)
+			return -1;
+	for (size_t i = 0; i < nlogs; i++)
+		if (insert_log(ins_log, &logs[i]) != SQLITE_DONE)
+			return -1;
+	return 0;
+}
+
+static int sq_write(Store *s, const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs, int durable)
+{
+	SqliteStore *q = (SqliteStore *)s;
+	int rc = -1;
+	if (durable && exec(q, "PRAGMA synchronous = FULL", "cannot set up the journal"))
+		return -1;
+	if (exec(q, "BEGIN IMMEDIATE", "cannot lock the history"))
+		goto done;
+	if (insert_rows(q->insert_step, q->insert_log, steps, nsteps, logs, nlogs)) {
+		sq_fail(q, "cannot record a step");
+		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+		goto done;
+	}
+	if (exec(q, "COMMIT", "cannot commit to the history")) {
+		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+		goto done;
+	}
+	rc = 0;
+done:
+	if (durable && sqlite3_exec(q->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
+		rc = -1, sq_fail(q, "cannot set up the journal");
+	return rc;
+}
+
+static int sq_write_aside(Store *s, const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs,
+                          int64_t run, const char *error)
+{
+	static const char sql[] =
+		"UPDATE runs SET status = 'interrupted', error = ?1, finished_at = ?2 WHERE id = ?3 AND status = 'running'";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL, *ins_step = NULL, *ins_log = NULL;
+	int rc = -1;
+	if (sqlite3_open_v2(s->where, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto done;
+	if ((nsteps || nlogs) &&
+	    (sqlite3_prepare_v2(db, insert_step_sql, -1, &ins_step, NULL) != SQLITE_OK ||
+	     sqlite3_prepare_v2(db, insert_log_sql, -1, &ins_log, NULL) != SQLITE_OK ||
+	     insert_rows(ins_step, ins_log, steps, nsteps, logs, nlogs)))
+		goto done;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	bind_text(st, 1, error);
+	bind_time(st, 2, clock_wall_ms());
+	sqlite3_bind_int64(st, 3, run);
+	if (sqlite3_step(st) == SQLITE_DONE && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		rc = 0;
+done:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins_step);
+	sqlite3_finalize(ins_log);
+	sqlite3_close(db);   /* an open transaction is rolled back */
+	return rc;
+}
+
+/* Column i as text, NULL for NULL. */
+static const char *text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Column i as an integer, dflt for NULL. */
+static int64_t integer(sqlite3_stmt *st, int i, int64_t dflt)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, i);
+}
+
+/*
+ * Prepare sql and bind text parameters (NULLs allowed) and integers:
+ * params[i] for ?i+1 when types[i] is 't', ints[i] when 'i'. NULL with
+ * the error set.
+ */
+static sqlite3_stmt *prepare(SqliteStore *q, const char *sql, const char *what, const char *types,
+                             const char *const *params, const int64_t *ints)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sq_fail(q, what);
+		return NULL;
+	}
+	for (int i = 0; types[i]; i++)
+		if (types[i] == 't')
+			bind_text(st, i + 1, params[i]);
+		else
+			sqlite3_bind_int64(st, i + 1, ints[i]);
+	return st;
+}
+
+/* Step to the end of st: SQLITE_DONE gives 0, a callback's stop its value, an error -1 with what. */
+static int finish(SqliteStore *q, sqlite3_stmt *st, int rc, int stopped, const char *what)
+{
+	if (!stopped && rc != SQLITE_DONE) {
+		sq_fail(q, what);
+		stopped = -1;
+	}
+	sqlite3_finalize(st);
+	return stopped;
+}
+
+#define RUN_COLUMNS \
+	"r.id, r.pipeline, r.script, r.script_hash, r.args, r.operator, r.host, r.pid, r.cwd," \
+	" r.status, r.error, r.resumed_from, r.started_at, r.finished_at," \
+	" (SELECT count(*) FROM steps s WHERE s.run = r.id)"
+
+static int sq_runs(Store *s, const char *pipeline, int64_t id, StoreRunFn fn, void *ud)
+{
+	static const char sql[] =
+		"SELECT " RUN_COLUMNS " FROM runs r"
+		" WHERE (?1 IS NULL OR r.pipeline = ?1) AND (?2 = 0 OR r.id = ?2) ORDER BY r.id DESC";
+	SqliteStore *q = (SqliteStore *)s;
+	int64_t ints[2] = { 0, id };
+	sqlite3_stmt *st = prepare(q, sql, "cannot list runs", "ti", &pipeline, ints);
+	int rc, stopped = 0;
+	if (!st)
+		return -1;
+	while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		StoreRun r = {
+			.id = sqlite3_column_int64(st, 0), .pipeline = text(st, 1), .script = text(st, 2),
+			.script_hash = text(st, 3), .args = text(st, 4), .operator = text(st, 5), .host = text(st, 6),
+			.pid = (long)integer(st, 7, 0), .cwd = text(st, 8), .status = text(st, 9), .error = text(st, 10),
+			.resumed_from = integer(st, 11, 0), .started_ms = clock_from_iso(text(st, 12)),
+			.finished_ms = clock_from_iso(text(st, 13)), .steps = sqlite3_column_int64(st, 14),
+		};
+		stopped = fn(ud, &r);
+	}
+	return finish(q, st, rc, stopped, "cannot list runs");
+}
+
+#define STEP_COLUMNS \
+	"s.id, s.run, s.pipeline, s.seq, s.name, s.occurrence, s.kind, s.how, s.instructions," \
+	" s.inputs, s.output, s.replayable, s.status, s.error, s.secret, s.candidate_output," \
+	" s.candidate_agrees, s.replay_of, s.operator, s.started_at, s.finished_at, s.duration_ms, s.results," \
+	" s.secret_hash, s.candidate_source"
+
+/* The step at the current row of st, in STEP_COLUMNS' order. */
+static StoreStep step_row(sqlite3_stmt *st)
+{
+	StoreStep s = {
+		.id = sqlite3_column_int64(st, 0), .run = sqlite3_column_int64(st, 1), .pipeline = text(st, 2),
+		.seq = (int)sqlite3_column_int64(st, 3), .name = text(st, 4), .occurrence = (int)sqlite3_column_int64(st, 5),
+		.kind = text(st, 6), .how = text(st, 7), .instructions = text(st, 8), .inputs = text(st, 9),
+		.output = text(st, 10), .replayable = (int)integer(st, 11, 1), .status = text(st, 12), .error = text(st, 13),
+		.secret = (int)integer(st, 14, 0), .candidate_output = text(st, 15),
+		.candidate_agrees = (int)integer(st, 16, -1), .replay_of = integer(st, 17, 0), .operator = text(st, 18),
+		.started_ms = clock_from_iso(text(st, 19)), .finished_ms = clock_from_iso(text(st, 20)),
+		.duration_ms = integer(st, 21, -1), .results = text(st, 22), .secret_hash = text(st, 23),
+		.candidate_source = text(st, 24),
+	};
+	return s;
+}
+
+static int sq_steps(Store *s, const StoreStepFilter *f, StoreStepFn fn, void *ud)
+{
+	static const char by_seq[] =
+		"SELECT " STEP_COLUMNS ", r.status FROM steps s JOIN runs r ON r.id = s.run"
+		" WHERE (?1 = 0 OR s.run = ?1) AND (?2 IS NULL OR s.pipeline = ?2) AND (?3 IS NULL OR s.name = ?3)"
+		" ORDER BY s.run, s.seq";
+	static const char by_id[] =
+		"SELECT " STEP_COLUMNS ", r.status FROM steps s JOIN runs r ON r.id = s.run"
+		" WHERE (?1 = 0 OR s.run = ?1) AND (?2 IS NULL OR s.pipeline = ?2) AND (?3 IS NULL OR s.name = ?3)"
+		" ORDER BY s.id";
+	SqliteStore *q = (SqliteStore *)s;
+	const char *params[3] = { NULL, f->pipeline, f->name };
+	int64_t ints[3] = { f->run, 0, 0 };
+	sqlite3_stmt *st = prepare(q, f->by_id ? by_id : by_seq, "cannot read the steps", "itt", params, ints);
+	int rc, stopped = 0;
+	if (!st)
+		return -1;
+	while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		StoreStep row = step_row(st);
+		row.run_status = text(st, 25);
+		stopped = fn(ud, &row);
+	}
+	return finish(q, st, rc, stopped, "cannot read the steps");
+}
+
+static int sq_logs(Store *s, int64_t run, StoreLogFn fn, void *ud)
+{
+	static const char sql[] = "SELECT id, run, seq, level, message, at FROM logs WHERE ?1 = 0 OR run = ?1 ORDER BY id";
+	SqliteStore *q = (SqliteStore *)s;
+	sqlite3_stmt *st = prepare(q, sql, "cannot read the log", "i", NULL, &run);
+	int rc, stopped = 0;
+	if (!st)
+		return -1;
+	while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		StoreLog l = {
+			.id = sqlite3_column_int64(st, 0), .run = sqlite3_column_int64(st, 1), .seq = (int)sqlite3_column_int64(st, 2),
+			.level = text(st, 3), .message = text(st, 4), .at_ms = clock_from_iso(text(st, 5)),
+		};
+		stopped = fn(ud, &l);
+	}
+	return finish(q, st, rc, stopped, "cannot read the log");
+}
+
+static int sq_names(Store *s, const char *pipeline, StoreNameFn fn, void *ud)
+{
+	SqliteStore *q = (SqliteStore *)s;
+	sqlite3_stmt *st = pipeline
+		? prepare(q, "SELECT DISTINCT name FROM steps WHERE pipeline = ?1 ORDER BY name", "cannot list the steps", "t", &pipeline, NULL)
+		: prepare(q, "SELECT DISTINCT pipeline FROM runs ORDER BY pipeline", "cannot list the pipelines", "", NULL, NULL);
+	int rc, stopped = 0;
+	if (!st)
+		return -1;
+	while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stopped = fn(ud, text(st, 0));
+	return finish(q, st, rc, stopped, "cannot list the names");
+}
+
+static int64_t sq_resumed_by(Store *s, int64_t run)
+{
+	SqliteStore *q = (SqliteStore *)s;
+	sqlite3_stmt *st = prepare(q, "SELECT coalesce(max(id), 0) FROM runs WHERE resumed_from = ?1",
+	                           "cannot read the run's resumes", "i", NULL, &run);
+	int64_t id = -1;
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else
+		sq_fail(q, "cannot read the run's resumes");
+	sqlite3_finalize(st);
+	return id;
+}
+
+static int sq_candidate_recent(Store *s, const char *pipeline, const char *step, int n, int *agrees, int *count)
+{
+	static const char sql[] =
+		"SELECT candidate_agrees FROM steps WHERE pipeline = ?1 AND name = ?2 AND kind = 'manual'"
+		" AND how IN ('prompt', 'stdin', 'flag') ORDER BY id DESC LIMIT ?3";
+	SqliteStore *q = (SqliteStore *)s;
+	const char *params[2] = { pipeline, step };
+	int64_t ints[3] = { 0, 0, n };
+	sqlite3_stmt *st = prepare(q, sql, "cannot read the candidate's record", "tti", params, ints);
+	int rc;
+	*count = 0;
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *count < n)
+		agrees[(*count)++] = (int)integer(st, 0, -1);
+	return finish(q, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, 0, "cannot read the candidate's record");
+}
+
+static int sq_empty(Store *s)
+{
+	SqliteStore *q = (SqliteStore *)s;
+	sqlite3_stmt *st = prepare(q, "SELECT NOT EXISTS (SELECT 1 FROM runs)", "cannot read the history", "", NULL, NULL);
+	int empty = -1;
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		empty = (int)sqlite3_column_int64(st, 0);
+	else
+		sq_fail(q, "cannot read the history");
+	sqlite3_finalize(st);
+	return empty;
+}
+
+static int sq_ids_max(Store *s, int64_t max[3])
+{
+	static const char sql[] =
+		"SELECT (SELECT coalesce(max(id), 0) FROM runs), (SELECT coalesce(max(id), 0) FROM steps),"
+		" (SELECT coalesce(max(id), 0) FROM logs)";
+	SqliteStore *q = (SqliteStore *)s;
+	sqlite3_stmt *st = prepare(q, sql, "cannot read the history", "", NULL, NULL);
+	int rc = SQLITE_ERROR;
+	if (!st)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		for (int i = 0; i < 3; i++)
+			max[i] = sqlite3_column_int64(st, i);
+	return finish(q, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, 0, "cannot read the history");
+}
+
+/* SQLite gives the next id past the largest by itself. */
+static int sq_ids_sync(Store *s)
+{
+	(void)s;
+	return 0;
+}
+
+/* What report counts: original executions, not replays of them. */
+#define ORIGINAL "how <> 'replay' AND (?1 IS NULL OR pipeline = ?1)"
+/* Answers people gave (not a trusted candidate, not a timeout's default). */
+#define ANSWERED "kind = 'manual' AND status = 'ok' AND secret = 0 AND how NOT IN ('candidate', 'default') AND " ORIGINAL
+
+/* Call fn for each row of a report query: the row's columns as text and integers. */
+static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
+{
+	/* Per step: counts, human time, its median, the last execution. */
+	static const char steps_sql[] =
+		"SELECT c.pipeline, c.step, c.executions, c.manual_executions, c.auto_executions,"
+		" coalesce(m.manual_answers, 0) AS manual_answers,"
+		" coalesce(m.distinct_outputs, 0) AS distinct_outputs,"
+		" coalesce(m.input_groups, 0) AS input_groups,"
+		" coalesce(m.human_ms, 0) AS human_ms, coalesce(m.secret, 0) AS secret,"
+		" coalesce(m.distinct_secrets, 0) AS distinct_secrets,"
+		" coalesce(m.candidate_runs, 0) AS candidate_runs,"
+		" coalesce(m.candidate_agreed, 0) AS candidate_agreed,"
+		" l.kind AS last_kind, lm.output AS last_answer, lm.operator AS last_operator,"
+		" lm.inputs AS last_inputs, lm.candidate_source AS candidate_source,"
+		" med.duration_ms AS median_human_ms"
+		" FROM (SELECT pipeline, name AS step, count(*) AS executions,"
+		"   sum(kind = 'manual') AS manual_executions, sum(kind = 'auto') AS auto_executions,"
+		"   max(id) AS last_id"
+		"  FROM steps WHERE " ORIGINAL " GROUP BY pipeline, name) c"
+		" LEFT JOIN (SELECT pipeline, name,"
+		"   sum(status = 'ok' AND how NOT IN ('candidate', 'default')) AS manual_answers,"
+		"   count(DISTINCT CASE WHEN status = 'ok' AND how NOT IN ('candidate', 'default') THEN output END)"
+		"     AS distinct_outputs,"
+		"   count(DISTINCT CASE WHEN status = 'ok' AND how NOT IN ('candidate', 'default')"
+		"     THEN coalesce(inputs, '') END) AS input_groups,"
+		"   sum(duration_ms) AS human_ms, max(secret) AS secret,"
+		"   count(DISTINCT secret_hash) AS distinct_secrets,"
+		"   sum(candidate_agrees IS NOT NULL) AS candidate_runs,"
+		"   sum(candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id"
+		"  FROM steps WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m"
+		" ON m.pipeline = c.pipeline AND m.name = c.step"
+		" JOIN steps l ON l.id = c.last_id"
+		" LEFT JOIN steps lm ON lm.id = m.last_manual_id"
+		" LEFT JOIN (SELECT pipeline, name, duration_ms FROM"
+		"   (SELECT pipeline, name, duration_ms,"
+		"     row_number() OVER (PARTITION BY pipeline, name ORDER BY duration_ms) AS k,"
+		"     count(*) OVER (PARTITION BY pipeline, name) AS n"
+		"    FROM steps WHERE kind = 'manual' AND " ORIGINAL ")"
+		"   WHERE k = (n + 1) / 2) med ON med.pipeline = c.pipeline AND med.name = c.step"
+		" ORDER BY human_ms DESC, c.pipeline, c.step";
+	/* Equal inputs, different answers: each answer with how often. */
+	static const char conflicts_sql[] =
+		"SELECT s.pipeline, s.name AS step, s.inputs, s.output, count(*) AS n"
+		" FROM steps s JOIN (SELECT pipeline, name, inputs FROM steps WHERE " ANSWERED
+		"   GROUP BY pipeline, name, inputs HAVING count(DISTINCT output) > 1) g"
+		" ON s.pipeline = g.pipeline AND s.name = g.name AND s.inputs IS g.inputs"
+		" WHERE s.kind = 'manual' AND s.status = 'ok' AND s.secret = 0"
+		" AND s.how NOT IN ('replay', 'candidate', 'default')"
+		" GROUP BY s.pipeline, s.name, s.inputs, s.output"
+		" ORDER BY s.pipeline, s.name, s.inputs, n DESC, s.output";
+	/*
+	 * The latest auto output for each inputs, next to what people answered
+	 * for the same inputs; only the steps that people answered are read.
+	 */
+	static const char checks_sql[] =
+		"WITH m AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps WHERE " ANSWERED "),"
+		" a AS (SELECT pipeline, name, inputs, output FROM steps WHERE id IN"
+		"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how <> 'replay'"
+		"    AND (pipeline, name) IN (SELECT pipeline, name FROM m) GROUP BY pipeline, name, inputs))"
+		" SELECT a.pipeline, a.name AS step, a.inputs, a.output AS auto_output,"
+		" m.output AS manual_output, a.output IS m.output AS agrees"
+		" FROM a JOIN m ON a.pipeline = m.pipeline AND a.name = m.name AND a.inputs IS m.inputs"
+		" ORDER BY a.pipeline, a.name, agrees, a.inputs, m.output";
+	static const char disagreements_sql[] =
+		"SELECT pipeline, name AS step, inputs, output, candidate_output, error FROM steps"
+		" WHERE id IN (SELECT max(id) FROM steps WHERE kind = 'manual' AND candidate_agrees = 0"
+		"   AND " ORIGINAL " GROUP BY pipeline, name) ORDER BY id";
+	SqliteStore *q = (SqliteStore *)s;
+	const char *what = "cannot read the report";
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, stopped = 0;
+
+	if (fns->stats) {
+		if (!(st = prepare(q, steps_sql, what, "t", &pipeline, NULL)))
+			return -1;
+		while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			StoreStepStats t = {
+				.pipeline = text(st, 0), .step = text(st, 1), .executions = sqlite3_column_int64(st, 2),
+				.manual_executions = sqlite3_column_int64(st, 3), .auto_executions = sqlite3_column_int64(st, 4),
+				.manual_answers = sqlite3_column_int64(st, 5), .distinct_outputs = sqlite3_column_int64(st, 6),
+				.input_groups = sqlite3_column_int64(st, 7), .human_ms = integer(st, 8, 0),
+				.secret = (int)integer(st, 9, 0), .distinct_secrets = sqlite3_column_int64(st, 10),
+				.candidate_runs = sqlite3_column_int64(st, 11), .candidate_agreed = sqlite3_column_int64(st, 12),
+				.last_kind = text(st, 13), .last_answer = text(st, 14), .last_operator = text(st, 15),
+				.last_inputs = text(st, 16), .candidate_source = text(st, 17), .median_human_ms = integer(st, 18, -1),
+			};
+			stopped = fns->stats(fns->ud, &t);
+		}
+		if ((stopped = finish(q, st, rc, stopped, what)) != 0)
+			return stopped;
+	}
+	if (fns->conflicts) {
+		if (!(st = prepare(q, conflicts_sql, what, "t", &pipeline, NULL)))
+			return -1;
+		while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			StoreAnswer a = { .pipeline = text(st, 0), .step = text(st, 1), .inputs = text(st, 2),
+			                  .output = text(st, 3), .n = sqlite3_column_int64(st, 4) };
+			stopped = fns->conflicts(fns->ud, &a);
+		}
+		if ((stopped = finish(q, st, rc, stopped, what)) != 0)
+			return stopped;
+	}
+	if (fns->checks) {
+		if (!(st = prepare(q, checks_sql, what, "t", &pipeline, NULL)))
+			return -1;
+		while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			StoreCheck c = { .pipeline = text(st, 0), .step = text(st, 1), .inputs = text(st, 2),
+			                 .auto_output = text(st, 3), .manual_output = text(st, 4),
+			                 .agrees = (int)integer(st, 5, 0) };
+			stopped = fns->checks(fns->ud, &c);
+		}
+		if ((stopped = finish(q, st, rc, stopped, what)) != 0)
+			return stopped;
+	}
+	if (fns->disagreements) {
+		if (!(st = prepare(q, disagreements_sql, what, "t", &pipeline, NULL)))
+			return -1;
+		while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			StoreStep d = { .pipeline = text(st, 0), .name = text(st, 1), .inputs = text(st, 2),
+			                .output = text(st, 3), .candidate_output = text(st, 4), .error = text(st, 5),
+			                .candidate_agrees = 0, .duration_ms = -1 };
+			stopped = fns->disagreements(fns->ud, &d);
+		}
+		if ((stopped = finish(q, st, rc, stopped, what)) != 0)
+			return stopped;
+	}
+	return 0;
+}
+
+static int sq_answers(Store *s, const char *pipeline, const char *step, StoreAnswerFn fn, void *ud)
+{
+	static const char sql[] =
+		"SELECT inputs, output, count(*) AS n FROM steps"
+		" WHERE name = ?2 AND " ANSWERED
+		" GROUP BY inputs, output ORDER BY inputs, output";
+	SqliteStore *q = (SqliteStore *)s;
+	const char *params[2] = { pipeline, step };
+	sqlite3_stmt *st = prepare(q, sql, "cannot read the answers", "tt", params, NULL);
+	int rc, stopped = 0;
+	if (!st)
+		return -1;
+	while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		StoreAnswer a = { .pipeline = pipeline, .step = step, .inputs = text(st, 0), .output = text(st, 1),
+		                  .n = sqlite3_column_int64(st, 2) };
+		stopped = fn(ud, &a);
+	}
+	return finish(q, st, rc, stopped, "cannot read the answers");
+}
+
+/*
+ * Read the key at path: a regular file of exactly 32 bytes, not a symbolic
+ * link. 0; 1 when there is none yet; -1 with why in err.
+ */
+static int key_read(const char *path, unsigned char key[32], Buf *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
+	if (fd < 0 && errno == ENOENT)
+		return 1;
+	if (fd < 0) {
+		buf_addf(err, "%s: cannot read the key for secret answers: %s", path,
+		         errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != 32 || read(fd, key, 32) != 32) {
+		buf_addf(err, "%s: not a key for secret answers (a file of 32 bytes); move it away and"
+		         " restore the key from a backup, or secret answers can no longer be compared", path);
+	} else {
+		static int said;
+		rc = 0;
+		if ((st.st_mode & 077) && !said++)
+			fprintf(stderr, "understudy: warning: %s can be read by others: chmod 600 %s\n", path, path);
+	}
+	close(fd);
+	return rc;
+}
+
+static int sq_secret_key(Store *s, unsigned char key[32], int how)
+{
+	SqliteStore *q = (SqliteStore *)s;
+	Buf *err = &s->err;
+	const char *path = q->key_path;
+	unsigned char have[32];
+	char *tmp = NULL;
+	int fd, rc;
+	buf_reset(err);
+	if ((rc = key_read(path, have, err)) < 0)
+		return -1;
+	if (rc == 0) {   /* there is one */
+		if (how == STORE_KEY_PUT)
+			return memcmp(have, key, 32) == 0;
+		memcpy(key, have, 32);
+		return how == STORE_KEY_READ ? 1 : 0;
+	}
+	if (how == STORE_KEY_READ)
+		return 0;
+	/* None yet: made whole in a file of its own, then linked in: nobody reads half a key. */
+	rc = -1;
+	if (asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0) {
+		buf_adds(err, "out of memory");
+		return -1;
+	}
+	if ((how == STORE_KEY_MAKE && getrandom(key, 32, 0) != 32) ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+		buf_addf(err, "%s: cannot make the key for secret answers: %s", path, strerror(errno));
+		goto done;
+	}
+	int written = write(fd, key, 32) == 32 && fsync(fd) == 0;
+	close(fd);
+	if (written && link(tmp, path) == 0)
+		rc = how == STORE_KEY_PUT ? 1 : 0;
+	else if (written && errno == EEXIST)   /* another run made it first */
+		rc = key_read(path, have, err) != 0 ? -1 : how == STORE_KEY_PUT ? memcmp(have, key, 32) == 0
+		     : (memcpy(key, have, 32), 0);
+	else
+		buf_addf(err, "%s: cannot make the key for secret answers: %s", path, strerror(errno));
+	unlink(tmp);
+done:
+	free(tmp);
+	return rc;
+}
+
+/* A key that is there must be a good one: checked before any step runs. 0 or -1. */
+static int check_key(SqliteStore *q)
+{
+	unsigned char key[32];
+	buf_reset(&q->base.err);
+	return key_read(q->key_path, key, &q->base.err) < 0 ? -1 : 0;
+}
+
+/* The files of a history: the database, its key, and SQLite's journals. */
+static const char *const history_suffixes[] = { "", "-key", "-wal", "-shm", "-journal" };
+#define NSUFFIXES (sizeof history_suffixes / sizeof history_suffixes[0])
+
+/* Is path one of the history's own files? */
+static int history_file(SqliteStore *q, const char *path)
+{
+	struct stat theirs, mine;
+	char *p;
+	if (stat(path, &theirs) != 0)
+		return 0;
+	for (size_t i = 0; i < NSUFFIXES; i++) {
+		int same = 0;
+		if (asprintf(&p, "%s%s", q->base.where, history_suffixes[i]) < 0)
+			return 1;
+		same = stat(p, &mine) == 0 && mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+		free(p);
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
+/* May a backup replace dest? It is missing, empty, or an understudy history. 0, or -1 with why. */
+static int backup_may_replace(SqliteStore *q, const char *dest)
+{
+	unsigned char head[100];
+	struct stat st;
+	int fd, ours = 0;
+	if (lstat(dest, &st) != 0)
+		return errno == ENOENT ? 0 : (buf_addf(&q->base.err, "%s: %s", dest, strerror(errno)), -1);
+	if (S_ISREG(st.st_mode) && st.st_size == 0)
+		return 0;
+	if (S_ISREG(st.st_mode) && (fd = open(dest, O_RDONLY | O_CLOEXEC)) >= 0) {
+		ours = read(fd, head, sizeof head) == (ssize_t)sizeof head && memcmp(head, "SQLite format 3", 16) == 0 &&
+		       ((uint32_t)head[68] << 24 | (uint32_t)head[69] << 16 | (uint32_t)head[70] << 8 | head[71]) == APPLICATION_ID;
+		close(fd);
+	}
+	if (!ours)
+		buf_addf(&q->base.err, "%s exists and is not an understudy history; remove it or give another name", dest);
+	return ours ? 0 : -1;
+}
+
+/* Copy the file src to dst (made 0600) when src exists; 0, or -1 with errno set. */
+static int file_copy(const char *src, const char *dst)
+{
+	char chunk[4096];
+	ssize_t n;
+	int in = open(src, O_RDONLY | O_CLOEXEC), out, rc = 0;
+	if (in < 0)
+		return errno == ENOENT ? 0 : -1;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while (rc == 0 && (n = read(in, chunk, sizeof chunk)) != 0)
+		rc = n < 0 || write(out, chunk, (size_t)n) != n ? -1 : 0;
+	if (rc == 0)
+		rc = fsync(out);
+	close(in);
+	close(out);
+	return rc;
+}
+
+/* Remove a half-made copy: the database file and the files beside it. */
+static void database_remove(const char *path)
+{
+	char *p;
+	for (size_t i = 0; i < NSUFFIXES; i++)
+		if (asprintf(&p, "%s%s", path, history_suffixes[i]) >= 0) {
+			unlink(p);
+			free(p);
+		}
+}
+
+static int sq_backup(Store *s, const char *dest)
+{
+	SqliteStore *q = (SqliteStore *)s;
+	const char *path = s->where;
+	Buf *err = &s->err;
+	sqlite3 *copy = NULL;
+	sqlite3_backup *b;
+	sqlite3_stmt *st;
+	char *tmp = NULL, *dest_key = NULL, *tmp_key = NULL;
+	int fd, rc = -1, step;
+
+	buf_reset(err);
+	if (asprintf(&tmp, "%s.tmp-%d", dest, (int)getpid()) < 0 || asprintf(&dest_key, "%s-key", dest) < 0 ||
+	    asprintf(&tmp_key, "%s-key.tmp-%d", dest, (int)getpid()) < 0) {
+		buf_adds(err, "out of memory");
+		goto done;
+	}
+	if (history_file(q, dest) || history_file(q, dest_key)) {
+		buf_addf(err, "%s: that is the history itself, or beside it as its own; give another file", dest);
+		goto done;
+	}
+	if (backup_may_replace(q, dest))
+		goto done;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		buf_addf(err, "%s: cannot create: %s", tmp, strerror(errno));
+		goto done;
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &copy, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		buf_addf(err, "%s: cannot open: %s", tmp, copy ? sqlite3_errmsg(copy) : "out of memory");
+		goto done;
+	}
+	/* One step copies every page under one read transaction: a consistent copy. */
+	if (!(b = sqlite3_backup_init(copy, "main", q->db, "main"))) {
+		buf_addf(err, "%s: cannot copy: %s", dest, sqlite3_errmsg(copy));
+		goto done;
+	}
+	while ((step = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || step == SQLITE_LOCKED) {
+		if (s->stop && *s->stop)
+			break;
+		sqlite3_sleep(20);
+	}
+	sqlite3_backup_finish(b);
+	if ((step & 0xff) == SQLITE_CORRUPT || (step & 0xff) == SQLITE_NOTADB) {
+		buf_addf(err, "%s: the history is damaged (%s); no backup was written. Save what can be read:"
+		         " sqlite3 %s .recover | sqlite3 NEW.db", path, sqlite3_errstr(step), path);
+		goto done;
+	}
+	if (step != SQLITE_DONE) {
+		buf_addf(err, "%s: cannot copy the history: %s", path, sqlite3_errstr(step));
+		goto done;
+	}
+	/* The copy is checked whole: a damaged history gives no backup that looks good. */
+	if (sqlite3_prepare_v2(copy, "PRAGMA integrity_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		buf_addf(err, "%s: cannot check the copy: %s", dest, sqlite3_errmsg(copy));
+		goto done;
+	}
+	if (sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		const char *why = sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(copy);
+		buf_addf(err, "%s: the history is damaged (%s); no backup was written. Save what can be read:"
+		         " sqlite3 %s .recover | sqlite3 NEW.db", path, why, path);
+		sqlite3_finalize(st);
+		goto done;
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_close(copy) != SQLITE_OK) {
+		buf_addf(err, "%s: cannot finish the copy: %s", dest, sqlite3_errmsg(copy));
+		goto done;
+	}
+	copy = NULL;
+	/* The key through a file of its own, renamed over DEST-key: a link there is replaced, not followed. */
+	if (file_copy(q->key_path, tmp_key) != 0 || (access(tmp_key, F_OK) == 0 && rename(tmp_key, dest_key) != 0)) {
+		buf_addf(err, "%s: cannot copy the key for secret answers: %s", dest_key, strerror(errno));
+		unlink(tmp_key);
+		goto done;
+	}
+	if (rename(tmp, dest) != 0) {
+		buf_addf(err, "%s: cannot put the copy in place: %s", dest, strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	if (copy)
+		sqlite3_close(copy);
+	if (rc != 0 && tmp)
+		database_remove(tmp);
+	free(tmp);
+	free(dest_key);
+	free(tmp_key);
+	return rc;
+}
+
+
+const StoreMethods store_sqlite_methods = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.run_begin = sq_run_begin,
+	.run_finish = sq_run_finish,
+	.write = sq_write,
+	.write_aside = sq_write_aside,
+	.runs = sq_runs,
+	.steps = sq_steps,
+	.logs = sq_logs,
+	.names = sq_names,
+	.resumed_by = sq_resumed_by,
+	.candidate_recent = sq_candidate_recent,
+	.report = sq_report,
+	.answers = sq_answers,
+	.secret_key = sq_secret_key,
+	.backup = sq_backup,
+	.empty = sq_empty,
+	.ids_sync = sq_ids_sync,
+	.ids_max = sq_ids_max,
+};
