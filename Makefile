@@ -17,7 +17,8 @@ DESTDIR ?=
 BUILD ?= build
 
 STORE_PG ?= host/store_pg.c
-SRC = host/main.c host/host.c host/run.c host/step.c host/prompt.c host/store.c \
+SRC = host/main.c host/host.c host/run.c host/step.c host/answer.c host/prompt.c host/terminal.c \
+      host/ladder.c host/replay.c host/views.c host/store.c \
       host/store_sqlite.c $(STORE_PG) host/rows.c \
       host/codec.c host/secret.c host/buf.c host/sha256.c host/path.c host/repl.c \
       host/clock.c host/child.c host/interrupt.c host/outside.c stdlib/stdlib.c stdlib/json.c stdlib/sh.c stdlib/fs.c stdlib/time.c \
@@ -95,7 +96,10 @@ $(BUILD)/benchrun: tests/benchrun.c
 $(BUILD)/bench_floor: tests/bench_floor.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
-bench: understudy $(BUILD)/benchrun $(BUILD)/bench_floor
+$(BUILD)/bench_floor_pg: tests/bench_floor_pg.c
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+bench: understudy $(BUILD)/benchrun $(BUILD)/bench_floor $(BUILD)/bench_floor_pg
 	@UNDERSTUDY=$(CURDIR)/understudy TEST_BIN=$(CURDIR)/$(BUILD) bash tests/bench
 
 .PHONY: bench

@@ -28,8 +28,8 @@ Host *host_get(lua_State *L)
 static int host_gc(lua_State *L)
 {
 	Host *h = luaL_checkudata(L, 1, HOST_MT);
-	Buf *bufs[] = { &h->inputs, &h->output, &h->candidate, &h->why, &h->line, &h->prompt, &h->reason,
-	                &h->errors, &h->traceback };
+	Buf *bufs[] = { &h->step.inputs, &h->step.output, &h->step.candidate, &h->step.errors, &h->step.why,
+	                &h->step.reason, &h->step.line, &h->step.prompt, &h->line, &h->traceback };
 	store_close(h->store);
 	h->store = NULL;
 	secrets_free(&h->secrets);

@@ -46,6 +46,21 @@ typedef struct Options {
 	const char *progname;
 } Options;
 
+/*
+ * The buffers of the step being run, reused by every step: none outlives
+ * the step. Each says who writes it.
+ */
+typedef struct StepBufs {
+	Buf inputs;                /* step.c: the step's inputs as JSON */
+	Buf output;                /* step.c: its answer or value as JSON (ladder.c compares with it) */
+	Buf candidate;             /* ladder.c: the candidate's answer as JSON */
+	Buf errors;                /* ladder.c, step.c: what failed beside the step: the candidate, tries */
+	Buf why;                   /* whoever called the codec last: why a value cannot be encoded or read */
+	Buf reason;                /* answer.c: why an answer is wrong, said at the prompt */
+	Buf line;                  /* prompt.c: the answer line typed, and the notify body */
+	Buf prompt;                /* prompt.c: the prompt's text */
+} StepBufs;
+
 /* The host's state, a userdata in the registry (host_get). */
 typedef struct Host {
 	const Options *opt;
@@ -62,10 +77,9 @@ typedef struct Host {
 	int colour;                /* stderr is a terminal and NO_COLOR is not set */
 	int manual_steps;          /* answered by a person (or candidate) in this run */
 	int64_t human_ms;          /* their time */
-	Buf inputs, output;        /* a step's values as JSON, reused by every step */
-	Buf candidate;             /* a candidate's answer as JSON */
-	Buf why, line, prompt, reason, errors;   /* scratch, likewise */
-	Buf traceback;             /* set by host_msgh */
+	StepBufs step;             /* the step being run's */
+	Buf line;                  /* repl.c: the line being read */
+	Buf traceback;             /* host_msgh: the traceback of the last error it handled */
 	Secrets secrets;           /* the run's secret answers: never recorded, never printed */
 	unsigned outside;          /* counts the times the pipeline reached the outside world */
 } Host;
@@ -164,25 +178,20 @@ void outside_open(lua_State *L);
 /* step.c: manual() and auto(). */
 void step_open(lua_State *L);
 
-/* prompt.c: read one line of answer (timeout_ms 0: wait for ever). */
-enum { PROMPT_LINE = 1, PROMPT_EOF = 0, PROMPT_INTERRUPTED = -1, PROMPT_TIMEOUT = -2 };
-int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Buf *out);
-
-/* stdlib/http.c: POST a JSON body to url (for notify); 0, or -1 with why in err. */
-int notify_post(const char *url, const char *json, Buf *err);
-void prompt_restore_terminal(void);
+/* The registry's tables shared by run.c and the steps: --answer values, which were used, a resumed run's steps. */
+#define ANSWERS "understudy.answers"
+#define ANSWERS_USED "understudy.answers_used"
+#define REPLAY "understudy.replay"
 
 /* run.c: the commands that run scripts, and the record's views. */
 int script_load(lua_State *L, const char *path, char hash[65]);
 void answers_load(lua_State *L, const Options *opt);
 Store *history_open(lua_State *L, Host *h, int create);
 void run_begin(lua_State *L, Host *h, int words, const char *hash);
-int view_print(lua_State *L, Host *h, const Options *opt);
 int repl_command(lua_State *L, const Options *opt);
 int run_command(lua_State *L, const Options *opt);
 int resume_command(lua_State *L, const Options *opt);
 int check_command(lua_State *L, const Options *opt);
-int view_command(lua_State *L, const Options *opt);
 /* copy.c: a whole history from one store to another. */
 int copy_command(lua_State *L, const Options *opt);
 

@@ -5,6 +5,7 @@
  */
 #include "host.h"
 #include "child.h"
+#include "terminal.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -52,7 +53,7 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar)
 static void on_signal(int sig)
 {
 	if (host_interrupted) {
-		prompt_restore_terminal();
+		terminal_restore();
 		child_end_all();
 		_exit(128 + sig);
 	}
@@ -167,7 +168,7 @@ static void watchdog_end_run(int sig)
 	char why[128];
 	snprintf(why, sizeof why, "%s: the script did not stop within a second", sig == SIGTERM ? "terminated" : "interrupted");
 	child_end_every();
-	prompt_restore_terminal();
+	terminal_restore();
 	dprintf(STDERR_FILENO, "\nunderstudy: %s\n", why);
 	if (store_mark_interrupted(watch.store, watch.run, why) == 0)
 		dprintf(STDERR_FILENO, "understudy: to go on from where it stopped: understudy resume %lld\n",

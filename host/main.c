@@ -1,5 +1,6 @@
 /* main.c: the command line; main makes the Lua state and runs pmain protected. */
 #include "host.h"
+#include "views.h"
 
 #include <lauxlib.h>
 #include <lualib.h>

@@ -1,38 +1,19 @@
-/* prompt.c: asks people: reads an answer line from the terminal or standard input. */
-#include "host.h"
+/* prompt.c: asks people: the prompt's text, an answer line from the terminal or standard input. */
+#include "prompt.h"
+#include "answer.h"
+#include "terminal.h"
+#include "../stdlib/stdlib.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #define ECHO_MAX 200          /* piped answers are echoed up to this length */
-
-static struct termios saved_termios;
-static volatile sig_atomic_t echo_is_off;
-
-/* Put echo back if a secret prompt turned it off; safe in a signal handler. */
-void prompt_restore_terminal(void)
-{
-	if (echo_is_off) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
-		echo_is_off = 0;
-	}
-}
-
-/* Turn echo off for a secret answer on a terminal. */
-static void echo_off(void)
-{
-	struct termios t;
-	if (tcgetattr(STDIN_FILENO, &saved_termios) != 0)
-		return;
-	t = saved_termios;
-	t.c_lflag &= ~(tcflag_t)ECHO;
-	t.c_lflag |= ECHONL;
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)   /* typed-ahead input is kept */
-		echo_is_off = 1;
-}
+#define WRONG_ANSWERS_MAX 3   /* in a row, without a terminal */
 
 /* Bytes stdin's buffer holds already: glibc's FILE, read as gnulib's freadahead does. */
 static size_t stdin_buffered(void)
@@ -51,7 +32,7 @@ int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Bu
 	int64_t deadline = timeout_ms ? clock_mono_ms() + timeout_ms : -1;
 	int rc;
 	if (secret && h->tty)
-		echo_off();   /* before the prompt shows: nothing typed after it is echoed */
+		terminal_echo_off();   /* before the prompt shows: nothing typed after it is echoed */
 	fputs(prompt, stderr);
 	fflush(stderr);
 	buf_reset(out);
@@ -80,7 +61,7 @@ int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Bu
 		}
 		buf_addc(out, (char)c);
 	}
-	prompt_restore_terminal();
+	terminal_restore();
 	if (rc == 1 && out->len && out->data[out->len - 1] == '\r')
 		out->data[--out->len] = '\0';
 	/* Piped answers are not echoed by a terminal: show them, so logs read well. */
@@ -90,4 +71,130 @@ int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Bu
 	if (rc == PROMPT_INTERRUPTED || rc == PROMPT_TIMEOUT)
 		fputc('\n', stderr);
 	return rc;
+}
+
+/* Write the prompt for a manual step into b. */
+static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, Buf *b)
+{
+	const char *instructions = lua_tostring(L, 2);
+	Buf shown = { 0 };
+	buf_reset(b);
+	buf_addf(b, "\n== manual step: %s", sp->name);
+	if (occurrence > 1)
+		buf_addf(b, " #%d", occurrence);
+	buf_adds(b, " ==\n");
+	if (*instructions) {
+		buf_adds(b, instructions);
+		if (instructions[strlen(instructions) - 1] != '\n')
+			buf_addc(b, '\n');
+	}
+	if (h->step.inputs.len)
+		buf_addf(b, "  inputs: %s\n", buf_str(&h->step.inputs));
+	for (int i = 1; i <= sp->nchoices; i++) {
+		lua_rawgeti(L, sp->choices, i);
+		buf_addf(b, "  %d) %s\n", i, lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	buf_adds(b, sp->name);
+	switch (sp->type) {
+	case T_DONE: buf_adds(b, " [Enter when done]"); break;
+	case T_NUMBER: buf_adds(b, " [number]"); break;
+	case T_BOOLEAN: buf_adds(b, " [y/n]"); break;
+	case T_CHOICE: buf_addf(b, " [1-%d]", sp->nchoices); break;
+	case T_JSON: buf_adds(b, " [JSON]"); break;
+	default: break;
+	}
+	if (sp->def && sp->type != T_DONE) {
+		size_t mark = b->len;
+		buf_adds(b, " (default ");
+		if (lua_type(L, sp->def) == LUA_TSTRING)
+			buf_adds(b, lua_tostring(L, sp->def));
+		else if (codec_encode(L, sp->def, b, &h->step.why)) {
+			b->len = mark;
+			buf_adds(b, " (default ?");
+		}
+		buf_addc(b, ')');
+	}
+	if (sp->secret)
+		buf_adds(b, " (hidden)");
+	buf_adds(b, "> ");
+	/* Instructions, choices, a default: a secret in any of them is shown hidden. */
+	if (secrets_hide(&h->secrets, b->data, b->len, &shown)) {
+		Buf t = *b;
+		*b = shown;
+		shown = t;
+	}
+	buf_free(&shown);
+}
+
+/* POST {pipeline, run, step, occurrence, instructions, inputs} to notify; a failure only warns. */
+static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence)
+{
+	int top = lua_gettop(L);
+	lua_createtable(L, 0, 6);
+	lua_pushstring(L, h->pipeline);
+	lua_setfield(L, -2, "pipeline");
+	lua_pushinteger(L, h->run);
+	lua_setfield(L, -2, "run");
+	lua_pushstring(L, sp->name);
+	lua_setfield(L, -2, "step");
+	lua_pushinteger(L, occurrence);
+	lua_setfield(L, -2, "occurrence");
+	lua_pushvalue(L, 2);
+	lua_setfield(L, -2, "instructions");
+	if (sp->inputs) {
+		lua_pushvalue(L, sp->inputs);
+		lua_setfield(L, -2, "inputs");
+	}
+	buf_reset(&h->step.line);
+	CodecOptions hide = { &h->secrets, 0, 0, 0 };
+	if (codec_encode_as(L, -1, &h->step.line, &h->step.reason, &hide) == 0 &&
+	    notify_post(sp->notify, buf_str(&h->step.line), &h->step.reason) != 0)
+		fputs(host_hide_secrets(L, lua_pushfstring(L, "understudy: warning: step \"%s\": notify %s failed: %s\n",
+		                                           sp->name, sp->notify, buf_str(&h->step.reason))), stderr);
+	lua_settop(L, top);
+}
+
+/*
+ * Ask until a valid answer is typed, and push it. Returns how it was
+ * answered: prompt, stdin, or default when the timeout passed.
+ */
+const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
+{
+	Buf *prompt = &h->step.prompt, *reason = &h->step.reason;
+	int wrong = 0;
+	if (sp->notify)
+		notify_waiting(L, h, sp, occurrence);
+	prompt_text(L, h, sp, occurrence, prompt);
+	for (;;) {
+		int rc = prompt_read_line(h, buf_str(prompt), sp->secret, sp->timeout_ms, &h->step.line);
+		if (rc == PROMPT_TIMEOUT) {
+			fprintf(stderr, "  (no answer in %g s: the default is taken)\n", sp->timeout_ms / 1000.0);
+			lua_pushvalue(L, sp->def);
+			return "default";
+		}
+		if (rc == PROMPT_INTERRUPTED)
+			host_raise_interrupt(L, "interrupted at step \"%s\"", sp->name);
+		if (rc == PROMPT_EOF)
+			host_raise_interrupt(L, "end of input at step \"%s\"; answer it with --answer '%s=VALUE'",
+			                     sp->name, sp->name);
+		if (answer_parse(L, h, sp, buf_str(&h->step.line), h->step.line.len, reason) == 0) {
+			if (answer_accept(L, h, sp, reason) == 0)
+				break;
+			lua_pop(L, 1);
+		}
+		/* Lines from a file or a pipe do not get better by asking again: three wrong ones end the run. */
+		if (!h->tty && ++wrong == WRONG_ANSWERS_MAX)
+			host_fail(L, EXIT_USAGE, "step \"%s\": %d wrong answers in a row from standard input, the last: %s;"
+			          " answer it with --answer '%s=VALUE'", sp->name, wrong, buf_str(reason), sp->name);
+		fprintf(stderr, "  ! %s\n", buf_str(reason));
+		/* Ask again with the prompt's last line only. */
+		const char *last = strrchr(buf_str(prompt), '\n');
+		if (last) {
+			size_t skip = (size_t)(last + 1 - prompt->data);
+			memmove(prompt->data, prompt->data + skip, prompt->len - skip + 1);
+			prompt->len -= skip;
+		}
+	}
+	return h->tty ? "prompt" : "stdin";
 }

@@ -1,6 +1,7 @@
 /* repl.c: the interactive prompt: Lua with manual() and auto(), recorded as a run. */
 #include "host.h"
 #include "path.h"
+#include "views.h"
 
 #include <editline/readline.h>
 #include <errno.h>

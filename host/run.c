@@ -1,8 +1,9 @@
-/* run.c: the commands: run a pipeline, check a script, view the record. */
+/* run.c: the commands that run scripts: run, resume, check. */
 #include "host.h"
 #include "child.h"
 #include "codec.h"
 #include "rows.h"
+#include "views.h"
 #include "sha256.h"
 #include "../stdlib/stdlib.h"
 
@@ -16,9 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ANSWERS "understudy.answers"
-#define ANSWERS_USED "understudy.answers_used"
-#define REPLAY "understudy.replay"
 #define ANSWERS_MAX 16777216  /* bytes of an --answers file */
 
 /*
@@ -373,42 +371,6 @@ int run_command(lua_State *L, const Options *opt)
 }
 
 /*
- * Is a run marked running really gone? It is abandoned when it ran on
- * this host and its process no longer exists.
- */
-static int run_abandoned(lua_State *L, int run)
-{
-	char hostname[256] = "";
-	int gone = 0;
-	gethostname(hostname, sizeof hostname - 1);
-	lua_getfield(L, run, "status");
-	lua_getfield(L, run, "host");
-	lua_getfield(L, run, "pid");
-	if (lua_isstring(L, -3) && strcmp(lua_tostring(L, -3), "running") == 0 &&
-	    lua_isstring(L, -2) && strcmp(lua_tostring(L, -2), hostname) == 0 && lua_isinteger(L, -1))
-		gone = !process_alive((pid_t)lua_tointeger(L, -1));
-	lua_pop(L, 3);
-	return gone;
-}
-
-/* Show runs whose process died as abandoned: in the rows at rows, or the one run at rows. */
-static void mark_abandoned(lua_State *L, int rows, int single)
-{
-	int n = single ? 1 : (int)lua_rawlen(L, rows);
-	for (int i = 1; i <= n; i++) {
-		if (single)
-			lua_pushvalue(L, rows);
-		else
-			lua_rawgeti(L, rows, i);
-		if (run_abandoned(L, lua_gettop(L))) {
-			lua_pushliteral(L, "abandoned");
-			lua_setfield(L, -2, "status");
-		}
-		lua_pop(L, 1);
-	}
-}
-
-/*
  * Refuse to resume a run that was resumed already: the resume ran its
  * remaining steps live, and they would run again. Points at the newest
  * run of the chain instead.
@@ -496,7 +458,7 @@ int resume_command(lua_State *L, const Options *opt)
 	lua_getfield(L, run, "status");
 	if (strcmp(lua_tostring(L, -1), "ok") == 0)
 		return host_fail(L, EXIT_USAGE, "resume: run %I finished ok; there is nothing to resume", (lua_Integer)id);
-	if (strcmp(lua_tostring(L, -1), "running") == 0 && !run_abandoned(L, run)) {
+	if (strcmp(lua_tostring(L, -1), "running") == 0 && !view_run_abandoned(L, run)) {
 		lua_getfield(L, run, "pid");
 		lua_getfield(L, run, "host");
 		return host_fail(L, EXIT_USAGE, "resume: run %I is still running (pid %s on %s)", (lua_Integer)id,
@@ -545,126 +507,4 @@ int resume_command(lua_State *L, const Options *opt)
 	lua_getfield(L, run, "pipeline");
 	h->pipeline = lua_tostring(L, -1);
 	return launch(L, h, chunk, words, hash);
-}
-
-/* report, suggest: verdicts from the record, by lua/report.lua. */
-static int report_command(lua_State *L, Host *h, const Options *opt)
-{
-	const char *pipeline = opt->nwords ? opt->words[0] : NULL;
-	int min_runs = opt->min_runs ? opt->min_runs : 5;
-	int suggest = strcmp(opt->command, "suggest") == 0;
-
-	if (host_load_embedded(L, "lua/report.lua") != LUA_OK)
-		return lua_error(L);
-	lua_call(L, 0, 1);
-	lua_getfield(L, -1, suggest ? "suggest" : "report");
-	if (rows_push_report(L, h->store, pipeline))
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
-	lua_getfield(L, -1, "steps");
-	if (pipeline && lua_rawlen(L, -1) == 0)
-		return host_fail(L, EXIT_USAGE, "%s: no pipeline %s in %s", opt->command, pipeline, store_where(h->store));
-	lua_pop(L, 1);
-	if (!suggest) {
-		lua_pushboolean(L, opt->json);
-		lua_pushinteger(L, min_runs);
-		lua_call(L, 3, 0);
-		return EXIT_OK;
-	}
-	if (rows_push_answers(L, h->store, pipeline, opt->words[1]))
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
-	lua_pushstring(L, pipeline);
-	lua_pushstring(L, opt->words[1]);
-	lua_pushinteger(L, min_runs);
-	lua_call(L, 5, 3);
-	if (lua_toboolean(L, -3))
-		return EXIT_OK;
-	return host_fail(L, (int)lua_tointeger(L, -1), "suggest: %s", lua_tostring(L, -2));
-}
-
-/* export: every step row, streamed as JSON lines or CSV. */
-static int export_command(lua_State *L, Host *h, const Options *opt)
-{
-	lua_getfield(L, -1, "export");
-	lua_pushboolean(L, opt->csv);
-	lua_call(L, 1, 1);
-	if (rows_each_step(L, h->store, opt->nwords ? opt->words[0] : NULL))
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
-	return EXIT_OK;
-}
-
-/* The record's commands: open the history (it must exist), then view_print. */
-int view_command(lua_State *L, const Options *opt)
-{
-	Host *h = host_get(L);
-	luaL_requiref(L, "understudy.json", luaopen_json, 0);
-	lua_pop(L, 1);
-	history_open(L, h, 0);
-	if (strcmp(opt->command, "backup") == 0) {
-		if (!h->store->m->backup)
-			return host_fail(L, EXIT_USAGE, "backup: %s is a PostgreSQL history: back it up with pg_dump,"
-			                 " or copy it to a file with understudy copy --from %s --to FILE",
-			                 store_where(h->store), store_where(h->store));
-		if (h->store->m->backup(h->store, opt->words[0]))
-			return host_fail(L, EXIT_HISTORY, "backup: %s", store_error(h->store));
-		return EXIT_OK;
-	}
-	return view_print(L, h, opt);
-}
-
-/* names: one a line. */
-static int print_name(void *ud, const char *name)
-{
-	(void)ud;
-	printf("%s\n", name);
-	return 0;
-}
-
-/* runs, show, history, report, suggest, export: query the record and print it. */
-int view_print(lua_State *L, Host *h, const Options *opt)
-{
-	const char *cmd = opt->command;
-	int rc;
-
-	if (strcmp(cmd, "report") == 0 || strcmp(cmd, "suggest") == 0)
-		return report_command(L, h, opt);
-	if (strcmp(cmd, "names") == 0) {
-		if (h->store->m->names(h->store, opt->nwords ? opt->words[0] : NULL, print_name, NULL))
-			return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
-		return EXIT_OK;
-	}
-	if (host_load_embedded(L, "lua/views.lua") != LUA_OK)
-		return lua_error(L);
-	lua_call(L, 0, 1);
-	if (strcmp(cmd, "export") == 0)
-		return export_command(L, h, opt);
-	lua_getfield(L, -1, cmd);
-
-	if (strcmp(cmd, "runs") == 0) {
-		rc = rows_push_runs(L, h->store, opt->nwords ? opt->words[0] : NULL);
-		if (rc == 0)
-			mark_abandoned(L, lua_gettop(L), 0);
-	} else if (strcmp(cmd, "show") == 0) {
-		char *end;
-		long long id = strtoll(opt->words[0], &end, 10);
-		if (*end || end == opt->words[0] || id <= 0)
-			return host_fail(L, EXIT_USAGE, "show: RUN must be a run number, not '%s'", opt->words[0]);
-		rc = rows_push_run(L, h->store, id);
-		if (rc == 0 && lua_isnil(L, -1))
-			return host_fail(L, EXIT_USAGE, "show: no run %s in %s", opt->words[0], store_where(h->store));
-		if (rc == 0)
-			mark_abandoned(L, lua_gettop(L), 1);
-	} else {
-		const char *step = opt->nwords > 1 ? opt->words[1] : NULL;
-		rc = rows_push_history(L, h->store, opt->words[0], step);
-		if (rc == 0 && lua_rawlen(L, -1) == 0) {
-			if (step)
-				return host_fail(L, EXIT_USAGE, "history: no step \"%s\" recorded in pipeline %s", step, opt->words[0]);
-			return host_fail(L, EXIT_USAGE, "history: no pipeline %s in %s", opt->words[0], store_where(h->store));
-		}
-	}
-	if (rc)
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
-	lua_pushboolean(L, opt->json);
-	lua_call(L, 2, 0);
-	return EXIT_OK;
 }

@@ -11,6 +11,10 @@ int luaopen_time(lua_State *L);
 int luaopen_log(lua_State *L);
 int luaopen_http(lua_State *L);
 
+/* http.c: POST a JSON body to url (a step's notify); 0, or -1 with why in err. */
+struct Buf;
+int notify_post(const char *url, const char *json, struct Buf *err);
+
 /* Open them all as globals and in package.loaded. */
 void stdlib_open(lua_State *L);
 

@@ -1,0 +1,126 @@
+/* replay.c: a resume replays the steps its run finished: their recorded values, nothing redone. */
+#include "replay.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The string field k of the table on top, or NULL. */
+static const char *field_string(lua_State *L, const char *k)
+{
+	const char *v;
+	lua_getfield(L, -1, k);
+	v = lua_tostring(L, -1);
+	lua_pop(L, 1);   /* the table still holds the string */
+	return v;
+}
+
+static int field_boolean(lua_State *L, const char *k)
+{
+	int v;
+	lua_getfield(L, -1, k);
+	v = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
+static lua_Integer field_integer(lua_State *L, const char *k)
+{
+	lua_Integer v;
+	lua_getfield(L, -1, k);
+	v = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
+/*
+ * Push the values a step returned, from the record: results (a JSON array)
+ * when it returned other than one value, else output. null is nil. Returns
+ * how many, or -1 with why in h->step.why.
+ */
+static int replay_values(lua_State *L, Host *h, const char *output, const char *results)
+{
+	int n;
+	if (!results) {
+		if (strcmp(output, "null") == 0) {
+			lua_pushnil(L);
+			return 1;
+		}
+		return codec_decode(L, output, strlen(output), &h->step.why) ? -1 : 1;
+	}
+	if (codec_decode(L, results, strlen(results), &h->step.why))
+		return -1;
+	n = (int)lua_rawlen(L, -1);
+	luaL_checkstack(L, n, "too many values to replay");
+	for (int i = 1; i <= n; i++) {
+		lua_rawgeti(L, -i, i);
+		if (codec_isnull(L, -1)) {
+			lua_pop(L, 1);
+			lua_pushnil(L);
+		}
+	}
+	lua_remove(L, -n - 1);
+	return n;
+}
+
+/*
+ * When resuming, match this step with the next one the resumed run
+ * finished. A match pushes the recorded values, records the replay and
+ * returns how many; otherwise the step runs live, replay may stop here,
+ * and -1 comes back.
+ */
+int replay_step(lua_State *L, Host *h, const Step *s)
+{
+	StoreStep row;
+	const char *name, *output, *results;
+	int top = lua_gettop(L), n;
+	if (!h->replaying)
+		return -1;
+	lua_getfield(L, LUA_REGISTRYINDEX, REPLAY);
+	if (lua_rawgeti(L, -1, h->replay_next) != LUA_TTABLE) {
+		h->replaying = 0;   /* past the last step the run finished */
+		lua_settop(L, top);
+		return -1;
+	}
+	name = field_string(L, "name");
+	if (strcmp(name, s->name) != 0 || field_integer(L, "occurrence") != s->occurrence) {
+		fprintf(stderr, "understudy: warning: the script no longer matches run %lld at step %d"
+		        " (it had \"%s\" #%d, now \"%s\" #%d): replay stops, the rest runs live\n",
+		        (long long)h->resumed_from, h->replay_next, name, (int)field_integer(L, "occurrence"),
+		        s->name, s->occurrence);
+		h->replaying = 0;
+		lua_settop(L, top);
+		return -1;
+	}
+	if (strcmp(field_string(L, "status"), "ok") != 0) {
+		h->replaying = 0;   /* the step that did not finish: live from here */
+		lua_settop(L, top);
+		return -1;
+	}
+	h->replay_next++;
+	output = field_string(L, "output");
+	results = field_string(L, "results");
+	if (!output || !field_boolean(L, "replayable") || field_boolean(L, "secret")) {
+		fprintf(stderr, "understudy: warning: step \"%s\" runs again: its value %s\n", s->name,
+		        field_boolean(L, "secret") ? "is secret and was never stored" : "could not be recorded");
+		lua_settop(L, top);
+		return -1;
+	}
+	step_row(h, s, &row);
+	row.how = "replay";
+	row.output = output;
+	row.results = results;
+	row.replay_of = field_integer(L, "replay_of");
+	if (!row.replay_of)
+		row.replay_of = field_integer(L, "id");
+	row.instructions = s->kind[0] == 'm' ? host_hide_secrets(L, lua_tostring(L, 2)) : NULL;   /* the row is no longer on top */
+	row.duration_ms = 0;
+	if (store_step_add(h->store, &row))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
+	step_status(h, &row, output);
+	if ((n = replay_values(L, h, output, results)) < 0)
+		host_fail(L, EXIT_HISTORY, "step \"%s\": the recorded value cannot be read: %s", s->name, buf_str(&h->step.why));
+	lua_rotate(L, top + 1, n);   /* the values above the arguments, the record's tables after them */
+	lua_settop(L, top + n);
+	return n;
+}

@@ -1,0 +1,15 @@
+/* replay.h: a resume replays the steps its run finished: their recorded values, nothing redone. */
+#ifndef UNDERSTUDY_REPLAY_H
+#define UNDERSTUDY_REPLAY_H
+
+#include "step.h"
+
+/*
+ * When resuming, match this step with the next one the resumed run
+ * finished. A match pushes the recorded values, records the replay and
+ * returns how many; otherwise the step runs live, replay may stop here,
+ * and -1 comes back.
+ */
+int replay_step(lua_State *L, Host *h, const Step *s);
+
+#endif
