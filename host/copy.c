@@ -121,12 +121,12 @@ static Store *copy_open(lua_State *L, const char *target, int create)
 static void copy_key(lua_State *L, Store *from, Store *to)
 {
 	unsigned char key[32];
-	int rc = from->m->secret_key(from, key, STORE_KEY_READ);
+	int rc = store_secret_key(from, key, STORE_KEY_READ);
 	if (rc < 0)
 		host_fail(L, EXIT_HISTORY, "copy: %s", store_error(from));
 	if (rc == 0)
 		return;
-	rc = to->m->secret_key(to, key, STORE_KEY_PUT);
+	rc = store_secret_key(to, key, STORE_KEY_PUT);
 	if (rc < 0)
 		host_fail(L, EXIT_HISTORY, "copy: %s", store_error(to));
 	if (rc == 0)

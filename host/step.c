@@ -287,7 +287,7 @@ static int l_manual(lua_State *L)
 		if (codec_encode(L, ans, &h->step.output, &h->step.why))
 			host_fail(L, EXIT_USAGE, "step \"%s\": the answer cannot be recorded: %s", sp.name, buf_str(&h->step.why));
 		step_secret_remember(L, h, sp.name, ans);
-		if (h->store->m->secret_key(h->store, key, STORE_KEY_MAKE))
+		if (store_secret_key(h->store, key, STORE_KEY_MAKE))
 			host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 		sha256_hmac_hex(key, sizeof key, h->step.output.data, h->step.output.len, secret_hash);
 		row.secret_hash = secret_hash;

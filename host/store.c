@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #define FLUSH_ROWS 1000       /* pending rows that force a commit */
@@ -277,4 +279,30 @@ int store_candidate_streak(Store *s, const char *pipeline, const char *step, int
 		streak++;
 	free(agrees);
 	return streak;
+}
+
+int store_secret_key(Store *s, unsigned char key[32], int how)
+{
+	unsigned char have[32], fresh[32];
+	int rc = s->m->key_get(s, have);
+	if (rc == 0 && how != STORE_KEY_READ) {
+		if (how == STORE_KEY_PUT) {
+			memcpy(fresh, key, sizeof fresh);
+		} else if (getrandom(fresh, sizeof fresh, 0) != (ssize_t)sizeof fresh) {
+			store_fail(s, "%s: cannot make the key for secret answers: %s", s->where, strerror(errno));
+			return -1;
+		}
+		if (s->m->key_offer(s, fresh) || (rc = s->m->key_get(s, have)) < 0)
+			return -1;
+		if (rc == 0) {
+			store_fail(s, "%s: the key for secret answers went missing", s->where);
+			return -1;
+		}
+	}
+	if (rc <= 0)
+		return rc;
+	if (how == STORE_KEY_PUT)
+		return memcmp(have, key, sizeof have) == 0;
+	memcpy(key, have, sizeof have);
+	return how == STORE_KEY_READ ? 1 : 0;
 }

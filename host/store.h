@@ -173,14 +173,10 @@ typedef struct StoreMethods {
 	int (*candidate_recent)(Store *s, const char *pipeline, const char *step, int n, int *agrees, int *count);
 	int (*report)(Store *s, const char *pipeline, const StoreReport *fns);
 	int (*answers)(Store *s, const char *pipeline, const char *step, StoreAnswerFn fn, void *ud);
-	/*
-	 * The history's key for hashing secret answers, shared by everyone
-	 * who writes to it. STORE_KEY_MAKE: into key, made on first use; 0.
-	 * STORE_KEY_READ: 1 with the key, 0 when there is none yet.
-	 * STORE_KEY_PUT: key becomes the history's unless it has one: 1, or
-	 * 0 when it has another. -1 on error.
-	 */
-	int (*secret_key)(Store *s, unsigned char key[32], int how);
+	/* The history's key for hashing secret answers: 1 with it in key, 0 when there is none yet. */
+	int (*key_get)(Store *s, unsigned char key[32]);
+	/* Offer key as the history's when it has none: the first offer wins, maybe another runner's. */
+	int (*key_offer)(Store *s, const unsigned char key[32]);
 	/* A consistent copy to dest while runs go on; NULL when the backend has its own tools. */
 	int (*backup)(Store *s, const char *dest);
 	/* Is the history empty (no runs)? 1, 0, or -1. */
@@ -246,6 +242,15 @@ int store_flush(Store *s);
 int store_flush_durable(Store *s);
 /* The watchdog's: commit the pending rows and mark the run interrupted, from another thread. */
 int store_mark_interrupted(Store *s, int64_t run, const char *error);
+
+/*
+ * The history's key for hashing secret answers, shared by everyone who
+ * writes to it. STORE_KEY_MAKE: into key, made on first use; 0.
+ * STORE_KEY_READ: 1 with the key, 0 when there is none yet.
+ * STORE_KEY_PUT: key becomes the history's unless it has one: 1, or 0
+ * when it has another. -1 on error.
+ */
+int store_secret_key(Store *s, unsigned char key[32], int how);
 
 /*
  * How many of the step's latest executions answered by a person agreed

@@ -1438,47 +1438,25 @@ static int pg_key_read(PgStore *p, unsigned char key[32])
 	return rc;
 }
 
-static int pg_secret_key(Store *s, unsigned char key[32], int how)
+static int pg_key_get(Store *s, unsigned char key[32])
 {
-	static const char make_sql[] =
+	int rc = pg_key_read((PgStore *)s, key);
+	return rc < 0 ? -1 : rc == 0;
+}
+
+/* Offer a key; whoever offered first, everybody then reads the same. */
+static int pg_key_offer(Store *s, const unsigned char key[32])
+{
+	static const char sql[] =
 		"INSERT INTO understudy_meta (key, value) VALUES ('secret_key', $1) ON CONFLICT (key) DO NOTHING";
-	PgStore *p = (PgStore *)s;
-	unsigned char fresh[32], have[32];
 	char hex[65];
 	const char *param = hex;
 	PGresult *res;
-	int rc = pg_key_read(p, have);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {   /* there is one */
-		if (how == STORE_KEY_PUT)
-			return memcmp(have, key, 32) == 0;
-		memcpy(key, have, 32);
-		return how == STORE_KEY_READ ? 1 : 0;
-	}
-	if (how == STORE_KEY_READ)
-		return 0;
-	/* None yet: offer one; whoever offered first, everybody then reads the same. */
-	if (how == STORE_KEY_PUT)
-		memcpy(fresh, key, sizeof fresh);
-	else if (getrandom(fresh, sizeof fresh, 0) != (ssize_t)sizeof fresh) {
-		store_fail(s, "%s: cannot make the key for secret answers: %s", s->where, strerror(errno));
-		return -1;
-	}
 	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", fresh[i]);
-	if (!(res = pg_query(p, make_sql, 1, &param, "cannot make the key for secret answers")))
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	if (!(res = pg_query((PgStore *)s, sql, 1, &param, "cannot make the key for secret answers")))
 		return -1;
 	PQclear(res);
-	if ((rc = pg_key_read(p, have)) > 0) {
-		store_fail(s, "%s: the key for secret answers went missing", s->where);
-		return -1;
-	}
-	if (rc < 0)
-		return -1;
-	if (how == STORE_KEY_PUT)
-		return memcmp(have, key, 32) == 0;
-	memcpy(key, have, 32);
 	return 0;
 }
 
@@ -1540,7 +1518,8 @@ const StoreMethods store_pg_methods = {
 	.candidate_recent = pg_candidate_recent,
 	.report = pg_report,
 	.answers = pg_answers,
-	.secret_key = pg_secret_key,
+	.key_get = pg_key_get,
+	.key_offer = pg_key_offer,
 	.backup = NULL,   /* PostgreSQL has pg_dump */
 	.empty = pg_empty,
 	.ids_sync = pg_ids_sync,

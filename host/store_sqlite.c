@@ -976,47 +976,33 @@ static int key_read(const char *path, unsigned char key[32], Buf *err)
 	return rc;
 }
 
-static int sq_secret_key(Store *s, unsigned char key[32], int how)
+static int sq_key_get(Store *s, unsigned char key[32])
 {
-	SqliteStore *q = (SqliteStore *)s;
-	Buf *err = &s->err;
-	const char *path = q->key_path;
-	unsigned char have[32];
+	int rc;
+	buf_reset(&s->err);
+	rc = key_read(((SqliteStore *)s)->key_path, key, &s->err);
+	return rc < 0 ? -1 : rc == 0;
+}
+
+/* Offer a key: made whole in a file of its own, then linked in (nobody reads half a key); the first wins. */
+static int sq_key_offer(Store *s, const unsigned char key[32])
+{
+	const char *path = ((SqliteStore *)s)->key_path;
 	char *tmp = NULL;
-	int fd, rc;
-	buf_reset(err);
-	if ((rc = key_read(path, have, err)) < 0)
-		return -1;
-	if (rc == 0) {   /* there is one */
-		if (how == STORE_KEY_PUT)
-			return memcmp(have, key, 32) == 0;
-		memcpy(key, have, 32);
-		return how == STORE_KEY_READ ? 1 : 0;
-	}
-	if (how == STORE_KEY_READ)
-		return 0;
-	/* None yet: made whole in a file of its own, then linked in: nobody reads half a key. */
-	rc = -1;
+	int fd, rc = -1;
 	if (asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0) {
-		buf_adds(err, "out of memory");
+		store_fail(s, "out of memory");
 		return -1;
 	}
-	if ((how == STORE_KEY_MAKE && getrandom(key, 32, 0) != 32) ||
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-		buf_addf(err, "%s: cannot make the key for secret answers: %s", path, strerror(errno));
-		goto done;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0) {
+		int written = write(fd, key, 32) == 32 && fsync(fd) == 0;
+		close(fd);
+		if (written && (link(tmp, path) == 0 || errno == EEXIST))
+			rc = 0;
+		unlink(tmp);
 	}
-	int written = write(fd, key, 32) == 32 && fsync(fd) == 0;
-	close(fd);
-	if (written && link(tmp, path) == 0)
-		rc = how == STORE_KEY_PUT ? 1 : 0;
-	else if (written && errno == EEXIST)   /* another run made it first */
-		rc = key_read(path, have, err) != 0 ? -1 : how == STORE_KEY_PUT ? memcmp(have, key, 32) == 0
-		     : (memcpy(key, have, 32), 0);
-	else
-		buf_addf(err, "%s: cannot make the key for secret answers: %s", path, strerror(errno));
-	unlink(tmp);
-done:
+	if (rc)
+		store_fail(s, "%s: cannot make the key for secret answers: %s", path, strerror(errno));
 	free(tmp);
 	return rc;
 }
@@ -1214,7 +1200,8 @@ const StoreMethods store_sqlite_methods = {
 	.candidate_recent = sq_candidate_recent,
 	.report = sq_report,
 	.answers = sq_answers,
-	.secret_key = sq_secret_key,
+	.key_get = sq_key_get,
+	.key_offer = sq_key_offer,
 	.backup = sq_backup,
 	.empty = sq_empty,
 	.ids_sync = sq_ids_sync,

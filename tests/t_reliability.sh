@@ -600,23 +600,6 @@ CASES
 	same "$(sql "SELECT group_concat(name, ' ') FROM steps")" "fine"
 }
 
-# A failed write to the history ends the run with exit 3 even when the
-# script catches the error; the error it caught reads as text.
-test_sqlite_a_script_cannot_swallow_a_lost_history() {
-	write big.lua <<'LUA'
-local ok, e = pcall(manual, "note", "Paste the long note", { type = "string" })
-print("caught", ok, tostring(e):match("^history unusable") ~= nil, type(e))
-LUA
-	run_us 0 run big.lua --answer note=short
-	local long
-	long="$(head -c 300000 /dev/zero | tr '\0' 'n')END"
-	(trap '' XFSZ; ulimit -f 200; printf '%s\n' "$long" | "$UNDERSTUDY" run big.lua 2>&1 >out.txt; echo "exit $?") |
-		cat >err.txt
-	same "$(tail -n 1 err.txt)" "exit 3"
-	same "$(cat out.txt)" "caught	false	true	table"
-	has "$(cat err.txt)" 'the answer to "note" was not recorded'
-}
-
 # An error a step raised keeps its exit code through the script's own
 # error handling: a failed step caught and raised again still fails with 1,
 # and its text is the step's.

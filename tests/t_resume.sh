@@ -196,6 +196,15 @@ LUA
 	has "$(cat err.txt)" 'the answer to "note" was not recorded; it was: "nnnn'
 	has "$(cat err.txt)" 'END"'
 	same "$(sql "PRAGMA integrity_check")" "ok"
+	# A script that catches the failure still ends with 3; what it caught reads as text.
+	write big.lua <<'LUA'
+local ok, e = pcall(manual, "note", "Paste the long note", { type = "string" })
+print("caught", ok, tostring(e):match("^history unusable") ~= nil)
+LUA
+	(trap '' XFSZ; ulimit -f 200; printf '%s\n' "$long" | "$UNDERSTUDY" run big.lua 2>&1 >out.txt; echo "exit $?") |
+		cat >err.txt
+	same "$(tail -n 1 err.txt)" "exit 3"
+	same "$(cat out.txt)" "caught	false	true"
 }
 
 test_secret_answers_keep_a_keyed_hash() {

@@ -791,9 +791,17 @@ static void check_queue(Store *s)
 static void check_key(Store *s, unsigned char first[32])
 {
 	unsigned char again[32], zero[32] = { 0 };
-	check(s->m->secret_key(s, first, STORE_KEY_MAKE) == 0 && memcmp(first, zero, 32) != 0, "secret_key", "%s", store_error(s));
-	check(s->m->secret_key(s, again, STORE_KEY_MAKE) == 0 && memcmp(first, again, 32) == 0, "secret_key: the same again", "%s",
+	check(store_secret_key(s, first, STORE_KEY_MAKE) == 0 && memcmp(first, zero, 32) != 0, "secret_key", "%s", store_error(s));
+	check(store_secret_key(s, again, STORE_KEY_MAKE) == 0 && memcmp(first, again, 32) == 0, "secret_key: the same again", "%s",
 	      store_error(s));
+	memset(again, 0, sizeof again);
+	check(store_secret_key(s, again, STORE_KEY_READ) == 1 && memcmp(first, again, 32) == 0, "secret_key: read", "%s",
+	      store_error(s));
+	check(store_secret_key(s, again, STORE_KEY_PUT) == 1, "secret_key: put the same one", "%s", store_error(s));
+	again[0] ^= 1;
+	check(store_secret_key(s, again, STORE_KEY_PUT) == 0, "secret_key: put another one is refused", "%s", store_error(s));
+	check(store_secret_key(s, again, STORE_KEY_READ) == 1 && memcmp(first, again, 32) == 0,
+	      "secret_key: unchanged by the refused one", "%s", store_error(s));
 }
 
 /* PostgreSQL's own: a lost connection, idempotent batches, messages without a password, stop. */
@@ -949,7 +957,7 @@ int main(int argc, char **argv)
 	s = open_store(0, &err);
 	check(s != NULL, "open again", "%s", buf_str(&err));
 	if (s) {
-		check(s->m->secret_key(s, again, STORE_KEY_MAKE) == 0 && memcmp(key, again, 32) == 0, "secret_key: the same after reopening",
+		check(store_secret_key(s, again, STORE_KEY_MAKE) == 0 && memcmp(key, again, 32) == 0, "secret_key: the same after reopening",
 		      "%s", store_error(s));
 		store_close(s);
 	}
