@@ -1,5 +1,5 @@
 /* copy.c: a whole history from one store to another (SQLite <-> PostgreSQL), ids and links kept. */
-#include "host.h"
+#include "copy.h"
 
 #include <lauxlib.h>
 #include <stdio.h>

@@ -151,8 +151,6 @@ void host_outside(lua_State *L);
 /* Keep a log line with the run, after its latest step (when there is a run). */
 void host_log(lua_State *L, const char *level, const char *message);
 
-
-
 /* The history path from --db, $UNDERSTUDY_DB or the XDG state folder ([-0, +1]). */
 const char *host_db_path(lua_State *L, const Options *opt);
 /* $XDG_STATE_HOME/understudy/NAME, or ~/.local/state/understudy/NAME ([-0, +1]). */
@@ -172,28 +170,9 @@ void host_preload_embedded(lua_State *L);
 /* Load an embedded file by its path, with its real chunk name ([-0, +1]). */
 int host_load_embedded(lua_State *L, const char *name);
 
-/* outside.c: io.open, io.popen, os.execute, os.exit... as the host runs them. */
-void outside_open(lua_State *L);
-
-/* step.c: manual() and auto(). */
-void step_open(lua_State *L);
-
 /* The registry's tables shared by run.c and the steps: --answer values, which were used, a resumed run's steps. */
 #define ANSWERS "understudy.answers"
 #define ANSWERS_USED "understudy.answers_used"
 #define REPLAY "understudy.replay"
-
-/* run.c: the commands that run scripts, and the record's views. */
-int script_load(lua_State *L, const char *path, char hash[65]);
-void answers_load(lua_State *L, const Options *opt);
-Store *history_open(lua_State *L, Host *h, int create);
-void run_begin(lua_State *L, Host *h, int words, const char *hash);
-int repl_command(lua_State *L, const Options *opt);
-int run_command(lua_State *L, const Options *opt);
-int resume_command(lua_State *L, const Options *opt);
-int check_command(lua_State *L, const Options *opt);
-/* copy.c: a whole history from one store to another. */
-int copy_command(lua_State *L, const Options *opt);
-
 
 #endif

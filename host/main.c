@@ -1,6 +1,9 @@
 /* main.c: the command line; main makes the Lua state and runs pmain protected. */
 #include "host.h"
 #include "views.h"
+#include "run.h"
+#include "repl.h"
+#include "copy.h"
 
 #include <lauxlib.h>
 #include <lualib.h>

@@ -5,6 +5,7 @@
  * are the host's children, ended when the run is interrupted; os.exit
  * finishes the run in the record.
  */
+#include "outside.h"
 #include "host.h"
 #include "child.h"
 

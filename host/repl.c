@@ -2,6 +2,8 @@
 #include "host.h"
 #include "path.h"
 #include "views.h"
+#include "run.h"
+#include "repl.h"
 
 #include <editline/readline.h>
 #include <errno.h>

@@ -1,5 +1,7 @@
 /* run.c: the commands that run scripts: run, resume, check. */
-#include "host.h"
+#include "run.h"
+#include "outside.h"
+#include "step.h"
 #include "child.h"
 #include "codec.h"
 #include "rows.h"

@@ -36,6 +36,9 @@ typedef struct Step {
 	unsigned outside;          /* h->outside when it began: it reached the outside world if that changed */
 } Step;
 
+/* Register manual() and auto(), and the registry tables they use. */
+void step_open(lua_State *L);
+
 /* Raise a misuse error naming the step and where the script called it. */
 int step_error(lua_State *L, const char *name, const char *fmt, ...);
 /* Raise when the options table at idx has a key not in known. */

@@ -1,5 +1,6 @@
 /* views.c: the record's commands: runs, show, history, report, suggest, export, names, backup. */
 #include "views.h"
+#include "run.h"
 #include "rows.h"
 #include "child.h"
 #include "../stdlib/stdlib.h"
