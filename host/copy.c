@@ -184,8 +184,9 @@ int copy_command(lua_State *L, const Options *opt)
 	}
 	if (store_flush(to) || to->m->ids_sync(to))
 		goto fail_to;
-	fprintf(stderr, "copy: %zu runs, %lld steps, %lld log lines from %s to %s\n", c.runs.n,
-	        (long long)c.steps, (long long)c.logs, store_where(from), store_where(to));
+	fprintf(stderr, "copy: %zu run%s, %lld step%s, %lld log line%s from %s to %s\n", c.runs.n, c.runs.n == 1 ? "" : "s",
+	        (long long)c.steps, c.steps == 1 ? "" : "s", (long long)c.logs, c.logs == 1 ? "" : "s",
+	        store_where(from), store_where(to));
 	runs_free(&c.runs);
 	store_close(to);
 	return EXIT_OK;

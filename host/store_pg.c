@@ -905,6 +905,9 @@ static int pg_prepare(PgStore *p)
 		return -1;
 	}
 	n += sent = pg_send(p->conn, "DEALLOCATE ALL");
+	/* A durable write relies on this: its commit waits for the disk, whatever the server's default. */
+	if (sent)
+		n += sent = pg_send(p->conn, "SET synchronous_commit = on");
 	for (int i = 0; sent && i < NSTATEMENTS; i++)
 		n += sent = PQsendPrepare(p->conn, statements[i].name, statements[i].sql, 0, NULL);
 	if (pg_pipeline_end(p, p->conn, p->base.stop, 0, n, sent, "cannot prepare"))
@@ -933,15 +936,23 @@ static int pg_batch(PgStore *p, PGconn *conn, const volatile sig_atomic_t *stop,
                     int64_t run, const char *error)
 {
 	Params q = { .n = 0 };
-	int n = 0, sent;
+	/*
+	 * The statements up to the sync are one transaction by themselves. A
+	 * person's answer waits for the disk: on the main connection, whose
+	 * session commits synchronously (pg_prepare), that needs nothing more.
+	 * Losing the last auto steps to a crash of the server is accepted:
+	 * their commit does not wait, which takes a transaction block.
+	 */
+	int block = !(durable && prepared), n = 0, sent = 1;
 	if (!PQenterPipelineMode(conn)) {
 		pg_fail(p, conn, "cannot commit to the history", NULL);
 		return -1;
 	}
-	/* A person's answer waits for the disk; losing the last auto steps to a crash of the server is accepted. */
-	n += sent = pg_send(conn, "BEGIN");
-	if (sent)
-		n += sent = pg_send(conn, durable ? "SET LOCAL synchronous_commit = on" : "SET LOCAL synchronous_commit = off");
+	if (block) {
+		n += sent = pg_send(conn, "BEGIN");
+		if (sent)
+			n += sent = pg_send(conn, durable ? "SET LOCAL synchronous_commit = on" : "SET LOCAL synchronous_commit = off");
+	}
 	for (size_t i = 0; sent && i < nsteps; i++) {
 		params_step(&q, &steps[i]);
 		n += sent = pg_send_params(conn, prepared, steps[i].id ? "us_step_id" : "us_step",
@@ -959,7 +970,7 @@ static int pg_batch(PgStore *p, PGconn *conn, const volatile sig_atomic_t *stop,
 		param_int(&q, run, 0, 0);
 		n += sent = pg_send_params(conn, 0, NULL, interrupt_sql, &q);
 	}
-	if (sent)
+	if (sent && block)
 		n += sent = pg_send(conn, "COMMIT");
 	params_free(&q);
 	return pg_pipeline_end(p, conn, stop, deadline_ms, n, sent,

@@ -192,3 +192,12 @@ test_pg_an_operator_needs_only_the_readme_grants() {
 	PGPASSWORD=op-pass run_us 0 report --db "postgresql://$role@$PGHOST:${PGPORT:-5432}/$db"
 	sql "DROP OWNED BY $role; DROP ROLE $role" >/dev/null
 }
+
+test_copy_shows_its_progress() {
+	echo 'for i = 1, 100001 do auto("s", function() return i end) end' | write many.lua
+	run_us 0 run many.lua --db "$PWD/a.db"
+	run_us 0 copy --from "$PWD/a.db" --to "$UNDERSTUDY_DB"
+	has "$ERR" "copy: 100000 steps..."
+	has "$ERR" "copy: 1 run, 100001 steps, 0 log lines from $PWD/a.db to "
+	same "$(sql "SELECT count(*), sum(CAST(output AS INTEGER)) FROM steps")" "100001|$((100001 * 100002 / 2))"
+}
