@@ -1,9 +1,9 @@
 # understudy: make, make test, make asan, make install PREFIX= DESTDIR=, make clean
 
 CC ?= cc
-# libcurl is loaded when a pipeline first uses http (see stdlib/http.c): only its headers here.
-PKGS = lua5.4 sqlite3 jansson libedit libpq
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl)
+# libcurl and libpq are loaded when first used (see stdlib/http.c, host/store_pg.c): only their headers here.
+PKGS = lua5.4 sqlite3 jansson libedit
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl libpq)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 ifeq ($(CI),true)
@@ -52,7 +52,7 @@ $(BUILD)/test_codec: tests/test_codec.c $(BUILD)/host/codec.o $(BUILD)/host/secr
 
 $(BUILD)/test_store: tests/test_store.c $(BUILD)/host/store.o $(BUILD)/host/store_sqlite.o \
 		$(STORE_PG:%.c=$(BUILD)/%.o) $(BUILD)/host/clock.o $(BUILD)/host/buf.o $(BUILD)/host/path.o
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs libpq)
 
 $(BUILD)/ptyrun: tests/ptyrun.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lutil
@@ -97,7 +97,7 @@ $(BUILD)/bench_floor: tests/bench_floor.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench_floor_pg: tests/bench_floor_pg.c
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs libpq)
 
 bench: understudy $(BUILD)/benchrun $(BUILD)/bench_floor $(BUILD)/bench_floor_pg
 	@UNDERSTUDY=$(CURDIR)/understudy TEST_BIN=$(CURDIR)/$(BUILD) bash tests/bench

@@ -274,7 +274,7 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "version") == 0) version = 1;
 	}
 	if (version) {
-		printf("understudy %s (%s, SQLite, libpq and libcurl linked)\n", UNDERSTUDY_VERSION, LUA_RELEASE);
+		printf("understudy %s (%s, SQLite; libcurl and libpq loaded when first used)\n", UNDERSTUDY_VERSION, LUA_RELEASE);
 		return EXIT_OK;
 	}
 	if (nwords == 0 && !help && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {

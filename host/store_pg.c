@@ -2,10 +2,12 @@
 #include "store.h"
 #include "clock.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,55 @@
 #define STOP_GRACE_MS 1000          /* a query still waiting this long after a stop is cancelled */
 #define DRAIN_CANCEL_ROWS 1000      /* rows read past a stopped query before asking the server to cancel it */
 #define POLL_MS 100                 /* how often a wait looks at the stop flag */
+
+/*
+ * libpq is loaded when a history on PostgreSQL is first opened, not at
+ * start: linked in, it and the libraries it needs (TLS, Kerberos, LDAP)
+ * would double the time every run takes to start.
+ */
+#define LIBPQ "libpq.so.5"
+#define PQ_FUNCTIONS(X) \
+	X(cancel) X(clear) X(connectPoll) X(connectStartParams) X(conninfo) X(conninfoFree) \
+	X(conninfoParse) X(consumeInput) X(db) X(enterPipelineMode) X(errorMessage) \
+	X(exec) X(exitPipelineMode) X(finish) X(freeCancel) X(freemem) X(getCancel) X(getResult) \
+	X(getisnull) X(getvalue) X(host) X(isBusy) X(ntuples) X(pipelineSync) X(port) X(resetPoll) \
+	X(resetStart) X(resultErrorField) X(resultErrorMessage) X(resultStatus) X(sendPrepare) \
+	X(sendQuery) X(sendQueryParams) X(sendQueryPrepared) X(setSingleRowMode) X(socket) X(status) \
+	X(transactionStatus) X(user)
+static struct {
+	void *handle;
+#define X(f) __typeof__(PQ##f) *f;
+	PQ_FUNCTIONS(X)
+#undef X
+} pq;
+
+/* Load libpq once for the process; 0, or -1 with why in err. */
+static int pq_load(Buf *err)
+{
+	static const struct { const char *name; size_t offset; } symbols[] = {
+#define X(f) { "PQ" #f, offsetof(__typeof__(pq), f) },
+		PQ_FUNCTIONS(X)
+#undef X
+	};
+	if (pq.handle)
+		return 0;
+	void *handle = dlopen(LIBPQ, RTLD_NOW | RTLD_LOCAL);
+	if (!handle) {
+		buf_addf(err, "cannot load %s (Debian: apt-get install libpq5): %s", LIBPQ, dlerror());
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+		void *f = dlsym(handle, symbols[i].name);
+		if (!f) {
+			buf_addf(err, "%s has no %s", LIBPQ, symbols[i].name);
+			dlclose(handle);
+			return -1;
+		}
+		memcpy((char *)&pq + symbols[i].offset, &f, sizeof f);
+	}
+	pq.handle = handle;
+	return 0;
+}
 
 typedef struct PgStore {
 	Store base;
@@ -312,11 +363,11 @@ static void params_run(Params *q, const StoreRun *r)
  */
 static void pg_fail(PgStore *p, PGconn *conn, const char *what, const PGresult *res)
 {
-	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *msg = res ? pq.resultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	if (!msg && res)
-		msg = PQresultErrorMessage(res);
+		msg = pq.resultErrorMessage(res);
 	if ((!msg || !*msg) && conn)
-		msg = PQerrorMessage(conn);
+		msg = pq.errorMessage(conn);
 	if (!msg || !*msg)
 		msg = "no reason given";
 	store_fail(&p->base, "%s: %s: %.*s", p->base.where, what, (int)strcspn(msg, "\n"), msg);
@@ -325,7 +376,7 @@ static void pg_fail(PgStore *p, PGconn *conn, const char *what, const PGresult *
 /* Did the statement succeed? */
 static int pg_ok(const PGresult *res)
 {
-	ExecStatusType st = PQresultStatus(res);
+	ExecStatusType st = pq.resultStatus(res);
 	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE;
 }
 
@@ -333,10 +384,10 @@ static int pg_ok(const PGresult *res)
 static void pg_cancel(PGconn *conn)
 {
 	char why[256];
-	PGcancel *c = PQgetCancel(conn);
+	PGcancel *c = pq.getCancel(conn);
 	if (c) {
-		PQcancel(c, why, sizeof why);
-		PQfreeCancel(c);
+		pq.cancel(c, why, sizeof why);
+		pq.freeCancel(c);
 	}
 }
 
@@ -351,8 +402,8 @@ static int pg_wait(PGconn *conn, const volatile sig_atomic_t *stop, int64_t dead
 {
 	int64_t stopped = 0;
 	int cancelled = 0;
-	while (PQisBusy(conn)) {
-		struct pollfd pfd = { PQsocket(conn), POLLIN, 0 };
+	while (pq.isBusy(conn)) {
+		struct pollfd pfd = { pq.socket(conn), POLLIN, 0 };
 		if (stop && *stop && !cancelled) {
 			if (!stopped) {
 				stopped = clock_mono_ms();
@@ -367,8 +418,8 @@ static int pg_wait(PGconn *conn, const volatile sig_atomic_t *stop, int64_t dead
 			return 0;
 		if (poll(&pfd, 1, POLL_MS) < 0 && errno != EINTR)
 			return 0;
-		if (pfd.revents && !PQconsumeInput(conn))
-			return 0;   /* the connection broke: PQgetResult says so */
+		if (pfd.revents && !pq.consumeInput(conn))
+			return 0;   /* the connection broke: pq.getResult says so */
 	}
 	return 0;
 }
@@ -379,12 +430,12 @@ static PGresult *pg_results(PGconn *conn, const volatile sig_atomic_t *stop)
 	PGresult *keep = NULL, *res;
 	for (;;) {
 		pg_wait(conn, stop, 0);
-		if (!(res = PQgetResult(conn)))
+		if (!(res = pq.getResult(conn)))
 			return keep;
 		if (keep && !pg_ok(keep)) {
-			PQclear(res);
+			pq.clear(res);
 		} else {
-			PQclear(keep);
+			pq.clear(keep);
 			keep = res;
 		}
 	}
@@ -402,42 +453,42 @@ static PGresult *pg_result(PgStore *p, int sent, const char *what)
 	if (res && pg_ok(res))
 		return res;
 	pg_fail(p, p->conn, what, res);
-	PQclear(res);
+	pq.clear(res);
 	return NULL;
 }
 
 /* Run sql (one or more statements, no parameters); 0, or -1 with the error set. */
 static int pg_exec(PgStore *p, const char *sql, const char *what)
 {
-	PGresult *res = pg_result(p, PQsendQuery(p->conn, sql), what);
-	PQclear(res);
+	PGresult *res = pg_result(p, pq.sendQuery(p->conn, sql), what);
+	pq.clear(res);
 	return res ? 0 : -1;
 }
 
-/* Run one statement with text parameters (NULLs allowed); its result (PQclear it), or NULL with the error set. */
+/* Run one statement with text parameters (NULLs allowed); its result (pq.clear it), or NULL with the error set. */
 static PGresult *pg_query(PgStore *p, const char *sql, int n, const char *const *params, const char *what)
 {
-	return pg_result(p, PQsendQueryParams(p->conn, sql, n, NULL, params, NULL, NULL, 0), what);
+	return pg_result(p, pq.sendQueryParams(p->conn, sql, n, NULL, params, NULL, NULL, 0), what);
 }
 
 /* End a transaction that a failure left open. */
 static void pg_rollback(PGconn *conn)
 {
-	PGTransactionStatusType t = PQtransactionStatus(conn);
+	PGTransactionStatusType t = pq.transactionStatus(conn);
 	if (t == PQTRANS_INTRANS || t == PQTRANS_INERROR)
-		PQclear(PQexec(conn, "ROLLBACK"));
+		pq.clear(pq.exec(conn, "ROLLBACK"));
 }
 
 /* Column col of row i of res as text, NULL for NULL. */
 static const char *col_text(const PGresult *res, int i, int col)
 {
-	return PQgetisnull(res, i, col) ? NULL : PQgetvalue(res, i, col);
+	return pq.getisnull(res, i, col) ? NULL : pq.getvalue(res, i, col);
 }
 
 /* Column col of row i of res as an integer, 0 for NULL. */
 static int64_t col_int(const PGresult *res, int i, int col)
 {
-	return PQgetisnull(res, i, col) ? 0 : strtoll(PQgetvalue(res, i, col), NULL, 10);
+	return pq.getisnull(res, i, col) ? 0 : strtoll(pq.getvalue(res, i, col), NULL, 10);
 }
 
 /* A query's callback and its argument, whatever the rows are. */
@@ -469,37 +520,37 @@ static int pg_each(PgStore *p, const char *sql, int n, const char *const *params
 	PGresult *res, *failed = NULL;
 	long skipped = 0;
 	int rc = 0;
-	if (!PQsendQueryParams(conn, sql, n, NULL, params, NULL, NULL, 0)) {
+	if (!pq.sendQueryParams(conn, sql, n, NULL, params, NULL, NULL, 0)) {
 		pg_fail(p, conn, what, NULL);
 		return -1;
 	}
-	PQsetSingleRowMode(conn);   /* else the rows come all at once, at the end: read the same way */
+	pq.setSingleRowMode(conn);   /* else the rows come all at once, at the end: read the same way */
 	for (;;) {
 		pg_wait(conn, p->base.stop, 0);
-		if (!(res = PQgetResult(conn)))
+		if (!(res = pq.getResult(conn)))
 			break;
 		if (!pg_ok(res) && !failed) {
 			failed = res;
 			continue;
 		}
-		for (int i = 0; pg_ok(res) && i < PQntuples(res); i++) {
+		for (int i = 0; pg_ok(res) && i < pq.ntuples(res); i++) {
 			if (rc == 0)
 				rc = row(c, res, i);
 			else if (++skipped == DRAIN_CANCEL_ROWS)
 				pg_cancel(conn);   /* the rest is not wanted */
 		}
-		PQclear(res);
+		pq.clear(res);
 	}
 	if (failed && rc == 0) {
 		pg_fail(p, conn, what, failed);
 		rc = -1;
 	}
-	PQclear(failed);
+	pq.clear(failed);
 	return rc;
 }
 
 /*
- * Drive a connection (or a reset: poll is PQresetPoll) to its end,
+ * Drive a connection (or a reset: poll is pq.resetPoll) to its end,
  * waiting at most timeout_s per server tried (libpq leaves that to the
  * caller here) and giving up when *stop turns non-zero. 0, or -1 with
  * *why (NULL: libpq's message).
@@ -511,7 +562,7 @@ static int pg_connect_wait(PGconn *conn, PostgresPollingStatusType (*poll_fn)(PG
 	int64_t deadline = 0;
 	int sock = -1;
 	*why = NULL;
-	if (PQstatus(conn) == CONNECTION_BAD)
+	if (pq.status(conn) == CONNECTION_BAD)
 		return -1;
 	for (;;) {
 		struct pollfd pfd;
@@ -519,8 +570,8 @@ static int pg_connect_wait(PGconn *conn, PostgresPollingStatusType (*poll_fn)(PG
 			return 0;
 		if (st == PGRES_POLLING_FAILED)
 			return -1;
-		if (PQsocket(conn) != sock) {   /* another server, or another address of it */
-			sock = PQsocket(conn);
+		if (pq.socket(conn) != sock) {   /* another server, or another address of it */
+			sock = pq.socket(conn);
 			deadline = clock_mono_ms() + (int64_t)timeout_s * 1000;
 		}
 		if (stop && *stop) {
@@ -578,18 +629,18 @@ static PGconn *pg_connect_start(const char *target, int force_timeout)
 	}
 	keys[n] = NULL;
 	values[n] = NULL;
-	return PQconnectStartParams(keys, values, 1);
+	return pq.connectStartParams(keys, values, 1);
 }
 
 /* The connect_timeout in effect for conn, as libpq counts it (at least 2 s); 0: none. */
 static int pg_timeout_of(PGconn *conn)
 {
-	PQconninfoOption *opts = PQconninfo(conn), *o;
+	PQconninfoOption *opts = pq.conninfo(conn), *o;
 	int t = 0;
 	for (o = opts; o && o->keyword; o++)
 		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val)
 			t = atoi(o->val);
-	PQconninfoFree(opts);
+	pq.conninfoFree(opts);
 	return t > 0 && t < 2 ? 2 : t;
 }
 
@@ -614,19 +665,19 @@ static void uri_add(Buf *b, const char *s)
 static char *pg_where(PGconn *conn, const char *target)
 {
 	Buf b = { 0 };
-	const char *host = conn ? PQhost(conn) : NULL;
-	if (conn && PQdb(conn) && host) {
+	const char *host = conn ? pq.host(conn) : NULL;
+	if (conn && pq.db(conn) && host) {
 		buf_adds(&b, "postgresql://");
-		uri_add(&b, PQuser(conn));
+		uri_add(&b, pq.user(conn));
 		buf_addc(&b, '@');
 		if (strchr(host, ':'))
 			buf_addf(&b, "[%s]", host);   /* IPv6 */
 		else
 			uri_add(&b, host);
 		buf_addc(&b, ':');
-		uri_add(&b, PQport(conn));
+		uri_add(&b, pq.port(conn));
 		buf_addc(&b, '/');
-		uri_add(&b, PQdb(conn));
+		uri_add(&b, pq.db(conn));
 	} else {
 		const char *rest = strstr(target, "://"), *at;
 		size_t n;
@@ -678,7 +729,7 @@ static int pg_schema_read(PgStore *p, int *ours, int64_t *version)
 	*ours = is_true(res, 0);
 	other = is_true(res, 1);
 	*version = 0;
-	PQclear(res);
+	pq.clear(res);
 	if (!*ours && other) {
 		store_fail(&p->base, "%s: not an understudy history (it holds other data); left untouched", p->base.where);
 		return -1;
@@ -687,9 +738,9 @@ static int pg_schema_read(PgStore *p, int *ours, int64_t *version)
 		return 0;
 	if (!(res = pg_query(p, version_sql, 0, NULL, "cannot read the schema")))
 		return -1;
-	if (PQntuples(res) > 0)
+	if (pq.ntuples(res) > 0)
 		*version = col_int(res, 0, 0);
-	PQclear(res);
+	pq.clear(res);
 	if (*version > STORE_SCHEMA_VERSION) {
 		store_fail(&p->base, "%s: written by a newer understudy (schema %" PRId64 "; this one knows %d); left untouched",
 		           p->base.where, *version, STORE_SCHEMA_VERSION);
@@ -726,7 +777,7 @@ static int pg_migrate(PgStore *p)
 	if (version < STORE_SCHEMA_VERSION) {
 		if (!(res = pg_query(p, version_sql, 1, &param, "cannot set the schema version")))
 			goto fail;
-		PQclear(res);
+		pq.clear(res);
 	}
 	if (pg_exec(p, "COMMIT", "cannot write the history"))
 		goto fail;
@@ -747,11 +798,11 @@ static int pg_target_readable(const char *target, Buf *err)
 	char *why = NULL, *where;
 	if (strcmp(target, "postgresql:") == 0)
 		return 1;
-	if ((opts = PQconninfoParse(target, &why))) {
-		PQconninfoFree(opts);
+	if ((opts = pq.conninfoParse(target, &why))) {
+		pq.conninfoFree(opts);
 		return 1;
 	}
-	PQfreemem(why);
+	pq.freemem(why);
 	where = pg_where(NULL, target);
 	buf_addf(err, "%s: cannot connect: not a URI libpq can read (postgresql://USER@HOST:PORT/DBNAME?PARAM=VALUE)",
 	         where ? where : "postgresql:");
@@ -768,7 +819,7 @@ static Store *pg_open(const char *target, int create, const volatile sig_atomic_
 	char *where;
 	int64_t version;
 	int rc, ours;
-	if (!pg_target_readable(target, err))
+	if (pq_load(err) || !pg_target_readable(target, err))
 		return NULL;
 	if (!(p = calloc(1, sizeof *p)) || !(p->target = strdup(target)) || !(p->conn = pg_connect_start(target, 0))) {
 		if (p)
@@ -778,13 +829,13 @@ static Store *pg_open(const char *target, int create, const volatile sig_atomic_
 		return NULL;
 	}
 	p->timeout_s = pg_timeout_of(p->conn);
-	rc = pg_connect_wait(p->conn, PQconnectPoll, p->timeout_s, stop, &why);
+	rc = pg_connect_wait(p->conn, pq.connectPoll, p->timeout_s, stop, &why);
 	where = pg_where(p->conn, target);
 	if (!where || store_init(&p->base, &store_pg_methods, where, stop)) {
 		if (where)
 			store_free(&p->base);
 		free(where);
-		PQfinish(p->conn);
+		pq.finish(p->conn);
 		free(p->target);
 		free(p);
 		buf_adds(err, "out of memory");
@@ -792,7 +843,7 @@ static Store *pg_open(const char *target, int create, const volatile sig_atomic_
 	}
 	free(where);
 	if (rc) {
-		const char *msg = why ? why : PQerrorMessage(p->conn);
+		const char *msg = why ? why : pq.errorMessage(p->conn);
 		store_fail(&p->base, "%s: cannot connect: %.*s", p->base.where, (int)strcspn(msg, "\n"), msg);
 		goto fail;
 	}
@@ -814,7 +865,7 @@ fail:
 static void pg_close(Store *s)
 {
 	PgStore *p = (PgStore *)s;
-	PQfinish(p->conn);
+	pq.finish(p->conn);
 	store_free(s);
 	free(p->target);
 	free(p);
@@ -828,11 +879,11 @@ static void pg_close(Store *s)
 static int pg_reconnect(PgStore *p)
 {
 	const char *why;
-	if (PQstatus(p->conn) != CONNECTION_BAD)
+	if (pq.status(p->conn) != CONNECTION_BAD)
 		return 0;
 	p->prepared = 0;
-	if (!PQresetStart(p->conn) || pg_connect_wait(p->conn, PQresetPoll, p->timeout_s, p->base.stop, &why)) {
-		const char *msg = why ? why : PQerrorMessage(p->conn);
+	if (!pq.resetStart(p->conn) || pg_connect_wait(p->conn, pq.resetPoll, p->timeout_s, p->base.stop, &why)) {
+		const char *msg = why ? why : pq.errorMessage(p->conn);
 		store_fail(&p->base, "%s: lost the connection and cannot connect again: %.*s", p->base.where,
 		           (int)strcspn(msg, "\n"), msg);
 		return 0;
@@ -843,7 +894,7 @@ static int pg_reconnect(PgStore *p)
 /* Queue a statement without parameters in the pipeline; 1 when sent. */
 static int pg_send(PGconn *conn, const char *sql)
 {
-	return PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+	return pq.sendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
 }
 
 /*
@@ -857,35 +908,35 @@ static int pg_pipeline_end(PgStore *p, PGconn *conn, const volatile sig_atomic_t
                            int sent, const char *what)
 {
 	PGresult *res, *failed = NULL;
-	int synced = PQpipelineSync(conn), gaps = 0, done = 0, late = 0, rc;
+	int synced = pq.pipelineSync(conn), gaps = 0, done = 0, late = 0, rc;
 	while (!done) {
 		if (pg_wait(conn, stop, deadline_ms)) {
 			late = 1;
 			break;
 		}
-		if (!(res = PQgetResult(conn))) {
+		if (!(res = pq.getResult(conn))) {
 			/* Between two statements' results; the end when the connection is gone or nothing more comes. */
-			if (PQstatus(conn) == CONNECTION_BAD || ++gaps > n || (!synced && gaps == n))
+			if (pq.status(conn) == CONNECTION_BAD || ++gaps > n || (!synced && gaps == n))
 				break;
 			continue;
 		}
-		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+		if (pq.resultStatus(res) == PGRES_PIPELINE_SYNC) {
 			done = 1;
-		} else if (!pg_ok(res) && PQresultStatus(res) != PGRES_PIPELINE_ABORTED && !failed) {
+		} else if (!pg_ok(res) && pq.resultStatus(res) != PGRES_PIPELINE_ABORTED && !failed) {
 			failed = res;
 			continue;
 		}
-		PQclear(res);
+		pq.clear(res);
 	}
 	rc = done && sent && !failed ? 0 : -1;
 	if (late)
 		store_fail(&p->base, "%s: %s: the server did not answer in time", p->base.where, what);
 	else if (rc)
 		pg_fail(p, conn, what, failed);
-	PQclear(failed);
+	pq.clear(failed);
 	if (late)
 		return -1;   /* the caller closes the connection: the server rolls back */
-	if (!PQexitPipelineMode(conn) && rc == 0) {
+	if (!pq.exitPipelineMode(conn) && rc == 0) {
 		pg_fail(p, conn, what, NULL);
 		rc = -1;
 	}
@@ -900,7 +951,7 @@ static int pg_prepare(PgStore *p)
 	int n = 0, sent;
 	if (p->prepared)
 		return 0;
-	if (!PQenterPipelineMode(p->conn)) {
+	if (!pq.enterPipelineMode(p->conn)) {
 		pg_fail(p, p->conn, "cannot prepare", NULL);
 		return -1;
 	}
@@ -909,7 +960,7 @@ static int pg_prepare(PgStore *p)
 	if (sent)
 		n += sent = pg_send(p->conn, "SET synchronous_commit = on");
 	for (int i = 0; sent && i < NSTATEMENTS; i++)
-		n += sent = PQsendPrepare(p->conn, statements[i].name, statements[i].sql, 0, NULL);
+		n += sent = pq.sendPrepare(p->conn, statements[i].name, statements[i].sql, 0, NULL);
 	if (pg_pipeline_end(p, p->conn, p->base.stop, 0, n, sent, "cannot prepare"))
 		return -1;
 	p->prepared = 1;
@@ -920,8 +971,8 @@ static int pg_prepare(PgStore *p)
 static int pg_send_params(PGconn *conn, int prepared, const char *name, const char *sql, const Params *q)
 {
 	if (prepared)
-		return PQsendQueryPrepared(conn, name, q->n, q->v, NULL, NULL, 0);
-	return PQsendQueryParams(conn, sql, q->n, NULL, q->v, NULL, NULL, 0);
+		return pq.sendQueryPrepared(conn, name, q->n, q->v, NULL, NULL, 0);
+	return pq.sendQueryParams(conn, sql, q->n, NULL, q->v, NULL, NULL, 0);
 }
 
 /*
@@ -944,7 +995,7 @@ static int pg_batch(PgStore *p, PGconn *conn, const volatile sig_atomic_t *stop,
 	 * their commit does not wait, which takes a transaction block.
 	 */
 	int block = !(durable && prepared), n = 0, sent = 1;
-	if (!PQenterPipelineMode(conn)) {
+	if (!pq.enterPipelineMode(conn)) {
 		pg_fail(p, conn, "cannot commit to the history", NULL);
 		return -1;
 	}
@@ -1011,13 +1062,13 @@ static int pg_write_aside(Store *s, const StoreStep *steps, size_t nsteps, const
 		return -1;
 	}
 	/* No stop here: the run is stopping, and this is how it gets recorded. */
-	if (pg_connect_wait(conn, PQconnectPoll, ASIDE_TIMEOUT, NULL, &why)) {
-		const char *msg = why ? why : PQerrorMessage(conn);
+	if (pg_connect_wait(conn, pq.connectPoll, ASIDE_TIMEOUT, NULL, &why)) {
+		const char *msg = why ? why : pq.errorMessage(conn);
 		store_fail(s, "%s: cannot connect: %.*s", s->where, (int)strcspn(msg, "\n"), msg);
 	} else {
 		rc = pg_batch(p, conn, NULL, deadline, 0, steps, nsteps, logs, nlogs, 1, run, error);
 	}
-	PQfinish(conn);
+	pq.finish(conn);
 	return rc;
 }
 
@@ -1031,15 +1082,15 @@ static int64_t pg_run_begin_once(PgStore *p, const StoreRun *run)
 	if (pg_prepare(p))
 		return 0;
 	params_run(&q, run);
-	res = pg_result(p, PQsendQueryPrepared(p->conn, run->id ? "us_run_id" : "us_run", q.n, q.v, NULL, NULL, 0), what);
+	res = pg_result(p, pq.sendQueryPrepared(p->conn, run->id ? "us_run_id" : "us_run", q.n, q.v, NULL, NULL, 0), what);
 	params_free(&q);
 	if (!res)
 		return 0;
-	if (PQntuples(res) == 1)
+	if (pq.ntuples(res) == 1)
 		id = col_int(res, 0, 0);
 	else
 		store_fail(&p->base, "%s: %s: no id came back", p->base.where, what);
-	PQclear(res);
+	pq.clear(res);
 	return id;
 }
 
@@ -1058,8 +1109,8 @@ static int pg_run_finish_once(PgStore *p, const Params *q)
 	PGresult *res;
 	if (pg_prepare(p))
 		return -1;
-	res = pg_result(p, PQsendQueryPrepared(p->conn, "us_finish", q->n, q->v, NULL, NULL, 0), "cannot finish the run");
-	PQclear(res);
+	res = pg_result(p, pq.sendQueryPrepared(p->conn, "us_finish", q->n, q->v, NULL, NULL, 0), "cannot finish the run");
+	pq.clear(res);
 	return res ? 0 : -1;
 }
 
@@ -1204,11 +1255,11 @@ static int64_t pg_query_int(PgStore *p, const char *sql, const Params *q, const 
 	int64_t v = -1;
 	if (!res)
 		return -1;
-	if (PQntuples(res) == 1)
+	if (pq.ntuples(res) == 1)
 		v = col_int(res, 0, 0);
 	else
 		store_fail(&p->base, "%s: %s: no row came back", p->base.where, what);
-	PQclear(res);
+	pq.clear(res);
 	return v;
 }
 
@@ -1235,9 +1286,9 @@ static int pg_candidate_recent(Store *s, const char *pipeline, const char *step,
 	params_free(&q);
 	if (!res)
 		return -1;
-	for (int i = 0; i < PQntuples(res) && *count < n; i++)
-		agrees[(*count)++] = atoi(PQgetvalue(res, i, 0));
-	PQclear(res);
+	for (int i = 0; i < pq.ntuples(res) && *count < n; i++)
+		agrees[(*count)++] = atoi(pq.getvalue(res, i, 0));
+	pq.clear(res);
 	return 0;
 }
 
@@ -1428,11 +1479,11 @@ static int pg_key_read(PgStore *p, unsigned char key[32])
 	int rc = 0;
 	if (!res)
 		return -1;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
+	if (pq.ntuples(res) == 0) {
+		pq.clear(res);
 		return 1;
 	}
-	hex = PQgetvalue(res, 0, 0);
+	hex = pq.getvalue(res, 0, 0);
 	if (strlen(hex) != 64)
 		rc = -1;
 	for (int i = 0; rc == 0 && i < 32; i++) {
@@ -1445,7 +1496,7 @@ static int pg_key_read(PgStore *p, unsigned char key[32])
 	if (rc)
 		store_fail(&p->base, "%s: the key for secret answers is not 32 bytes in hex; restore understudy_meta"
 		           " from a backup, or secret answers can no longer be compared", p->base.where);
-	PQclear(res);
+	pq.clear(res);
 	return rc;
 }
 
@@ -1467,7 +1518,7 @@ static int pg_key_offer(Store *s, const unsigned char key[32])
 		snprintf(hex + 2 * i, 3, "%02x", key[i]);
 	if (!(res = pg_query((PgStore *)s, sql, 1, &param, "cannot make the key for secret answers")))
 		return -1;
-	PQclear(res);
+	pq.clear(res);
 	return 0;
 }
 
