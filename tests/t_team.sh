@@ -74,7 +74,7 @@ LUA
 	gone $pid 20
 	wait $pid
 	same "$?" "3"
-	[ $(($(date +%s) - started)) -le 12 ] || fail "exit 3 came $(($(date +%s) - started)) s after the server stopped"
+	[ $(($(date +%s) - started)) -le 40 ] || fail "exit 3 came $(($(date +%s) - started)) s after the server stopped"
 	has "$(cat err.txt)" "history unusable"
 	has "$(cat err.txt)" "postgresql://"
 	lacks "$(cat err.txt)" "$PGPASSWORD"
@@ -200,4 +200,30 @@ test_copy_shows_its_progress() {
 	has "$ERR" "copy: 100000 steps..."
 	has "$ERR" "copy: 1 run, 100001 steps, 0 log lines from $PWD/a.db to "
 	same "$(sql "SELECT count(*), sum(CAST(output AS INTEGER)) FROM steps")" "100001|$((100001 * 100002 / 2))"
+}
+
+# A server that takes the connection and never answers: exit 3 within
+# libpq's connect_timeout, 10 s unless the URI says otherwise.
+test_pg_a_server_that_never_answers_gives_exit_3_in_time() {
+	python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open("port", "w").write(str(s.getsockname()[1])); sys.stdout.flush()
+conns = []
+while True: conns.append(s.accept())' &
+	local server=$! started took
+	trap 'kill $server 2>/dev/null' EXIT
+	await port
+	echo 'print("ran")' | write s.lua
+	started=$(date +%s)
+	run_us 3 run s.lua --db "postgresql://nobody@127.0.0.1:$(cat port)/team"
+	took=$(($(date +%s) - started))
+	# Bounds on behaviour, not speed: the default timeout applied, and nothing hung.
+	[ "$took" -ge 9 ] && [ "$took" -le 40 ] || fail "exit 3 came after $took s, not after the 10 s timeout"
+	has "$ERR" "postgresql://nobody@127.0.0.1:$(cat port)/team: cannot connect"
+	same "$OUT" ""
+	started=$(date +%s)
+	run_us 3 runs --db "postgresql://nobody@127.0.0.1:$(cat port)/team?connect_timeout=2"
+	took=$(($(date +%s) - started))
+	[ "$took" -lt 9 ] || fail "the URI's connect_timeout=2 took $took s: the default won"
 }
