@@ -18,6 +18,8 @@ typedef struct Runs {
 typedef struct Copy {
 	Store *to;
 	int64_t offset[3];        /* added to run, step and log ids: 0 unless --append */
+	int64_t last_run;         /* the source's newest run copied, */
+	int64_t last[3];          /* and its largest ids then: later rows came after the copy began */
 	Runs runs;
 	int64_t steps, logs;
 } Copy;
@@ -83,6 +85,8 @@ static int put_step(void *ud, const StoreStep *s)
 {
 	Copy *c = ud;
 	StoreStep row = *s;
+	if (s->run > c->last_run || s->id > c->last[1])
+		return 0;
 	row.id = moved(s->id, c->offset[1]);
 	row.run = moved(s->run, c->offset[0]);
 	row.replay_of = moved(s->replay_of, c->offset[1]);
@@ -97,6 +101,8 @@ static int put_log(void *ud, const StoreLog *l)
 {
 	Copy *c = ud;
 	StoreLog row = *l;
+	if (l->run > c->last_run || l->id > c->last[2])
+		return 0;
 	row.id = moved(l->id, c->offset[2]);
 	row.run = moved(l->run, c->offset[0]);
 	c->logs++;
@@ -117,21 +123,21 @@ static Store *copy_open(lua_State *L, const char *target, int create)
 	return s;
 }
 
-/* The secret answers' key goes along, so their hashes still compare. */
-static void copy_key(lua_State *L, Store *from, Store *to)
+/* The secret answers' key goes along, so their hashes still compare. 0, or the store that failed. */
+static Store *copy_key(Store *from, Store *to)
 {
 	unsigned char key[32];
 	int rc = store_secret_key(from, key, STORE_KEY_READ);
 	if (rc < 0)
-		host_fail(L, EXIT_HISTORY, "copy: %s", store_error(from));
+		return from;
 	if (rc == 0)
-		return;
-	rc = store_secret_key(to, key, STORE_KEY_PUT);
-	if (rc < 0)
-		host_fail(L, EXIT_HISTORY, "copy: %s", store_error(to));
+		return NULL;
+	if ((rc = store_secret_key(to, key, STORE_KEY_PUT)) < 0)
+		return to;
 	if (rc == 0)
 		fprintf(stderr, "understudy: warning: %s has a key for secret answers of its own: the copied"
 		        " secret answers' hashes do not compare with its own\n", store_where(to));
+	return NULL;
 }
 
 int copy_command(lua_State *L, const Options *opt)
@@ -143,8 +149,13 @@ int copy_command(lua_State *L, const Options *opt)
 
 	if (!opt->from || !opt->to)
 		return host_fail(L, EXIT_USAGE, "copy: both --from DB and --to DB are needed");
-	if (strcmp(opt->from, opt->to) == 0)
-		return host_fail(L, EXIT_USAGE, "copy: --from and --to are the same history (%s)", opt->from);
+	if (strcmp(opt->from, opt->to) == 0) {
+		Buf name = { 0 };
+		store_name(opt->from, &name);
+		lua_pushstring(L, buf_str(&name));
+		buf_free(&name);
+		return host_fail(L, EXIT_USAGE, "copy: --from and --to are the same history (%s)", lua_tostring(L, -1));
+	}
 	from = copy_open(L, opt->from, 0);
 	h->store = from;   /* closed with the Host, whatever happens */
 	to = copy_open(L, opt->to, 1);
@@ -158,12 +169,26 @@ int copy_command(lua_State *L, const Options *opt)
 		store_close(to);
 		return host_fail(L, EXIT_USAGE, "%s", lua_tostring(L, -1));
 	}
+	int64_t upto[3];
+	Store *failed;
 	if (!empty && to->m->ids_max(to, c.offset))
 		goto fail_to;
-	copy_key(L, from, to);
-
-	if (from->m->runs(from, NULL, 0, keep_run, &c.runs))
+	if ((failed = copy_key(from, to)))
+		goto fail_store;
+	/* What is copied: the runs there now, and the rows up to the largest ids there then. */
+	if (from->m->runs(from, NULL, 0, keep_run, &c.runs)) {
+		if (!from->err.len)
+			store_fail(from, "out of memory");
 		goto fail_from;
+	}
+	c.last_run = c.runs.n ? c.runs.run[0].id : 0;   /* newest first */
+	if (from->m->ids_max(from, c.last))
+		goto fail_from;
+	/* The ids the copy takes are set aside first: runners meanwhile get others, whatever happens. */
+	for (int i = 0; i < 3; i++)
+		upto[i] = c.last[i] + c.offset[i];
+	if (to->m->ids_sync(to, upto))
+		goto fail_to;
 	for (size_t i = c.runs.n; i-- > 0;) {
 		StoreRun r = c.runs.run[i];
 		r.id = moved(r.id, c.offset[0]);
@@ -182,7 +207,7 @@ int copy_command(lua_State *L, const Options *opt)
 			goto fail_to;
 		goto fail_from;
 	}
-	if (store_flush(to) || to->m->ids_sync(to))
+	if (store_flush(to) || to->m->ids_sync(to, NULL))
 		goto fail_to;
 	fprintf(stderr, "copy: %zu run%s, %lld step%s, %lld log line%s from %s to %s\n", c.runs.n, c.runs.n == 1 ? "" : "s",
 	        (long long)c.steps, c.steps == 1 ? "" : "s", (long long)c.logs, c.logs == 1 ? "" : "s",
@@ -190,6 +215,9 @@ int copy_command(lua_State *L, const Options *opt)
 	runs_free(&c.runs);
 	store_close(to);
 	return EXIT_OK;
+fail_store:
+	if (failed == to)
+		goto fail_to;
 fail_from:
 	lua_pushfstring(L, "copy: %s", store_error(from));
 	goto fail;

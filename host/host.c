@@ -147,6 +147,38 @@ static int failure_tostring(lua_State *L)
 	return 1;
 }
 
+/* __concat: a failure object joins text as its message does ("caught: " .. err). */
+static int failure_concat(lua_State *L)
+{
+	luaL_tolstring(L, 1, NULL);
+	luaL_tolstring(L, 2, NULL);
+	lua_concat(L, 2);
+	return 1;
+}
+
+/* A string method called on a failure object works on its message: err:match(...). */
+static int failure_method(lua_State *L)
+{
+	luaL_tolstring(L, 1, NULL);
+	lua_replace(L, 1);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* __index: the string library's functions, taking the message as self. */
+static int failure_index(lua_State *L)
+{
+	lua_getglobal(L, "string");
+	if (lua_istable(L, -1) && lua_getfield(L, -1, luaL_checkstring(L, 2)) == LUA_TFUNCTION) {
+		lua_pushcclosure(L, failure_method, 1);
+		return 1;
+	}
+	lua_pushnil(L);
+	return 1;
+}
+
 int host_raise(lua_State *L, int code, const char *message, const char *traceback)
 {
 	Host *h = host_get(L);
@@ -162,8 +194,11 @@ int host_raise(lua_State *L, int code, const char *message, const char *tracebac
 		lua_setfield(L, -2, "traceback");
 	}
 	if (luaL_newmetatable(L, FAILURE_MT)) {
-		lua_pushcfunction(L, failure_tostring);
-		lua_setfield(L, -2, "__tostring");
+		static const luaL_Reg meta[] = {
+			{ "__tostring", failure_tostring }, { "__concat", failure_concat }, { "__index", failure_index },
+			{ NULL, NULL },
+		};
+		luaL_setfuncs(L, meta, 0);
 	}
 	lua_setmetatable(L, -2);
 	return lua_error(L);
@@ -184,8 +219,8 @@ static const char *failure_field(lua_State *L, int idx, const char *k)
 	const char *s = NULL;
 	if (!is_failure(L, idx))
 		return NULL;
-	lua_getfield(L, idx, k);
-	s = lua_tostring(L, -1);
+	if (lua_getfield(L, idx, k) == LUA_TSTRING)   /* the object keeps a string alive, not a number made one */
+		s = lua_tostring(L, -1);
 	lua_pop(L, 1);
 	return s;
 }

@@ -127,9 +127,10 @@ int host_error(lua_State *L, const char *fmt, ...);
 
 /*
  * Errors that decide the exit code travel as failure objects: a table
- * {code =, message =, traceback =} whose __tostring is the message (a
- * script that catches one sees its text). Anything else raised is a
- * failure of the pipeline, code 1.
+ * {code =, message =, traceback =} that a script which catches one can
+ * use as its text: tostring, concatenation and string methods
+ * (err:match(...)) see the message. Anything else raised is a failure of
+ * the pipeline, code 1.
  */
 /* Raise a failure object ([-0, +0], does not return); traceback may be NULL. */
 int host_raise(lua_State *L, int code, const char *message, const char *traceback);

@@ -305,7 +305,7 @@ static void print_values(lua_State *L, int first)
 	if (host_pcall(L, n + 1, 1) == LUA_OK)
 		fprintf(stdout, "%s\n", lua_tostring(L, -1));
 	else
-		fprintf(stderr, "(cannot show the value: %s)\n", lua_tostring(L, -1));
+		fprintf(stderr, "(cannot show the value: %s)\n", host_error_text(L, -1));
 	fflush(stdout);
 	lua_pop(L, 1);
 }

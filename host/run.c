@@ -235,8 +235,13 @@ Store *history_open(lua_State *L, Host *h, int create)
 	if (!h->store) {
 		lua_pushfstring(L, "history unusable: %s", buf_str(&err));
 		buf_free(&err);
-		if (host_interrupted)
-			host_fail(L, host_interrupt_code(), "interrupted while waiting for the history %s", path);
+		if (host_interrupted) {
+			buf_reset(&err);
+			store_name(path, &err);
+			lua_pushstring(L, buf_str(&err));
+			buf_free(&err);
+			host_fail(L, host_interrupt_code(), "interrupted while waiting for the history %s", lua_tostring(L, -1));
+		}
 		host_fail(L, EXIT_HISTORY, "%s", lua_tostring(L, -1));
 	}
 	buf_free(&err);

@@ -27,10 +27,68 @@ int store_is_pg(const char *target)
 	       strcmp(target, "postgresql:") == 0;
 }
 
+/* The password in a PostgreSQL URI: after the user's ':', up to the last '@' before any '?'; n 0 when none. */
+static const char *uri_password(const char *target, size_t *n)
+{
+	const char *rest = strstr(target, "://"), *at = NULL, *colon;
+	size_t len;
+	*n = 0;
+	if (!rest)
+		return NULL;
+	rest += 3;
+	len = strcspn(rest, "?");
+	for (size_t i = 0; i < len; i++)
+		if (rest[i] == '@')
+			at = rest + i;
+	if (!at || !(colon = memchr(rest, ':', (size_t)(at - rest))))
+		return NULL;
+	*n = (size_t)(at - colon - 1);
+	return colon + 1;
+}
+
+void store_name(const char *target, Buf *out)
+{
+	const char *rest = strstr(target, "://"), *at = NULL;
+	size_t len;
+	if (!store_is_pg(target) || !rest) {
+		buf_adds(out, target);
+		return;
+	}
+	/* The scheme, then what follows the last '@' of the authority (a password may hold '/'), no parameters. */
+	rest += 3;
+	len = strcspn(rest, "?");
+	for (size_t i = 0; i < len; i++)
+		if (rest[i] == '@')
+			at = rest + i;
+	buf_add(out, target, (size_t)(rest - target));
+	if (at)
+		rest = at + 1;
+	buf_add(out, rest, strcspn(rest, "?"));
+}
+
+/* Blank every piece of the URI's password (split where a parser might split it) out of the message. */
+static void password_scrub(const char *target, Buf *msg)
+{
+	size_t n, piece;
+	const char *pw = uri_password(target, &n);
+	for (const char *p = pw; p && p < pw + n; p += piece + 1) {
+		piece = strcspn(p, "/:?#@");
+		if (piece > (size_t)(pw + n - p))
+			piece = (size_t)(pw + n - p);
+		if (piece < 2)
+			continue;
+		for (char *hit; msg->data && (hit = memmem(msg->data, msg->len, p, piece));)
+			memset(hit, '*', piece);
+	}
+}
+
 Store *store_open(const char *target, int create, const volatile sig_atomic_t *stop, Buf *err)
 {
 	const StoreMethods *m = store_is_pg(target) ? &store_pg_methods : &store_sqlite_methods;
-	return m->open(target, create, stop, err);
+	Store *s = m->open(target, create, stop, err);
+	if (!s)
+		password_scrub(target, err);
+	return s;
 }
 
 int store_init(Store *s, const StoreMethods *m, const char *where, const volatile sig_atomic_t *stop)

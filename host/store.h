@@ -156,7 +156,8 @@ typedef struct StoreMethods {
 	int (*write)(Store *s, const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs, int durable);
 	/*
 	 * From another thread while the main one is stuck: on a connection of
-	 * its own, commit the rows and mark the run interrupted.
+	 * its own, commit the rows and mark the run interrupted. It leaves the
+	 * store's error alone (the main thread may be writing it).
 	 */
 	int (*write_aside)(Store *s, const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs,
 	                   int64_t run, const char *error);
@@ -181,8 +182,12 @@ typedef struct StoreMethods {
 	int (*backup)(Store *s, const char *dest);
 	/* Is the history empty (no runs)? 1, 0, or -1. */
 	int (*empty)(Store *s);
-	/* After copying rows with their ids: let new ids start past them. */
-	int (*ids_sync)(Store *s);
+	/*
+	 * Let new ids start past the largest ones, and past at_least (run,
+	 * step, log; NULL: none): before copying rows with their ids, so that
+	 * runners meanwhile take others, and after.
+	 */
+	int (*ids_sync)(Store *s, const int64_t at_least[3]);
 	/* The largest run, step and log ids (0: none), to copy more after them. */
 	int (*ids_max)(Store *s, int64_t max[3]);
 } StoreMethods;
@@ -210,6 +215,8 @@ extern const StoreMethods store_pg_methods;
 
 /* Is target a PostgreSQL URI (postgresql://, postgres://, or bare postgresql:)? */
 int store_is_pg(const char *target);
+/* The target as messages may name it: a PostgreSQL URI without its password and parameters. */
+void store_name(const char *target, Buf *out);
 
 /*
  * Open the history at target (a path or a PostgreSQL URI) and check that

@@ -12,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #define CONNECT_TIMEOUT "10"        /* seconds, unless the target or PGCONNECT_TIMEOUT says otherwise */
 #define ASIDE_TIMEOUT 2             /* seconds: the watchdog's connection must not keep the process */
 #define MIGRATION_LOCK 0x55536869   /* "US" "hi": the advisory lock held while the schema changes */
 #define STOP_GRACE_MS 1000          /* a query still waiting this long after a stop is cancelled */
+#define STOP_GIVE_UP_MS 3000        /* and one still waiting this long is left: its connection is closed */
+#define WRITE_TIMEOUT_MS 60000      /* a commit not answered in this long fails: as SQLite's busy timeout */
 #define DRAIN_CANCEL_ROWS 1000      /* rows read past a stopped query before asking the server to cancel it */
 #define POLL_MS 100                 /* how often a wait looks at the stop flag */
 
@@ -161,8 +164,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 #define RUN_VALUES "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13"
 
 /* Steps go in at most once: a batch sent again after a lost connection changes nothing. */
-static const char step_sql[] = STEP_INSERT ") VALUES (" STEP_VALUES ") ON CONFLICT DO NOTHING";
-static const char step_id_sql[] = STEP_INSERT ", id) VALUES (" STEP_VALUES ", $25) ON CONFLICT DO NOTHING";
+static const char step_sql[] = STEP_INSERT ") VALUES (" STEP_VALUES ") ON CONFLICT (run, seq) DO NOTHING";
+static const char step_id_sql[] = STEP_INSERT ", id) VALUES (" STEP_VALUES ", $25) ON CONFLICT (run, seq) DO NOTHING";
 static const char log_sql[] = LOG_INSERT ") VALUES ($1, $2, $3, $4, $5)";
 static const char log_id_sql[] = LOG_INSERT ", id) VALUES ($1, $2, $3, $4, $5, $6)";
 static const char run_sql[] = RUN_INSERT ") VALUES (" RUN_VALUES ") RETURNING id";
@@ -395,8 +398,10 @@ static void pg_cancel(PGconn *conn)
  * Wait until a result can be read without blocking. Once *stop is set,
  * a statement still waiting a second later (for a lock, or a server
  * that does not answer) is cancelled: a run that is stopping still
- * records its end, which takes milliseconds. 0; -1 when the deadline
- * (monotonic ms, 0: none) passed first.
+ * records its end, which takes milliseconds. One still waiting after
+ * the cancel has its connection shut: libpq then reports it lost, and
+ * nothing waits any longer. 0; -1 when the deadline (monotonic ms, 0:
+ * none) passed first.
  */
 static int pg_wait(PGconn *conn, const volatile sig_atomic_t *stop, int64_t deadline_ms)
 {
@@ -404,12 +409,15 @@ static int pg_wait(PGconn *conn, const volatile sig_atomic_t *stop, int64_t dead
 	int cancelled = 0;
 	while (pq.isBusy(conn)) {
 		struct pollfd pfd = { pq.socket(conn), POLLIN, 0 };
-		if (stop && *stop && !cancelled) {
+		if (stop && *stop) {
 			if (!stopped) {
 				stopped = clock_mono_ms();
-			} else if (clock_mono_ms() - stopped >= STOP_GRACE_MS) {
+			} else if (!cancelled && clock_mono_ms() - stopped >= STOP_GRACE_MS) {
 				pg_cancel(conn);
 				cancelled = 1;
+			} else if (cancelled == 1 && clock_mono_ms() - stopped >= STOP_GIVE_UP_MS) {
+				shutdown(pfd.fd, SHUT_RDWR);
+				cancelled = 2;
 			}
 		}
 		if (deadline_ms && clock_mono_ms() >= deadline_ms)
@@ -609,13 +617,24 @@ static int env_set(const char *name)
  */
 static PGconn *pg_connect_start(const char *target, int force_timeout)
 {
-	const char *keys[6], *values[6];
+	/*
+	 * A server that goes away without a word is noticed: keepalives on an
+	 * idle connection, and data unacknowledged for 30 s ends it.
+	 */
+	static const char *const dead_keys[] = { "keepalives_idle", "keepalives_interval", "keepalives_count",
+	                                         "tcp_user_timeout" };
+	static const char *const dead_values[] = { "10", "5", "3", "30000" };
+	const char *keys[12], *values[12];
 	char timeout[16];
 	int n = 0;
 	snprintf(timeout, sizeof timeout, "%d", force_timeout);
 	if (!force_timeout && !env_set("PGCONNECT_TIMEOUT")) {
 		keys[n] = "connect_timeout";
 		values[n++] = CONNECT_TIMEOUT;
+	}
+	for (size_t i = 0; i < sizeof dead_keys / sizeof dead_keys[0]; i++) {
+		keys[n] = dead_keys[i];
+		values[n++] = dead_values[i];
 	}
 	keys[n] = "fallback_application_name";
 	values[n++] = "understudy";
@@ -679,19 +698,7 @@ static char *pg_where(PGconn *conn, const char *target)
 		buf_addc(&b, '/');
 		uri_add(&b, pq.db(conn));
 	} else {
-		const char *rest = strstr(target, "://"), *at;
-		size_t n;
-		if (!rest) {
-			buf_adds(&b, "postgresql:");
-		} else {
-			rest += 3;
-			n = strcspn(rest, "/?");
-			at = memchr(rest, '@', n);
-			buf_add(&b, target, (size_t)(rest - target));
-			if (at)
-				rest = at + 1;
-			buf_add(&b, rest, strcspn(rest, "?"));
-		}
+		store_name(target, &b);
 	}
 	return b.data;
 }
@@ -934,8 +941,12 @@ static int pg_pipeline_end(PgStore *p, PGconn *conn, const volatile sig_atomic_t
 	else if (rc)
 		pg_fail(p, conn, what, failed);
 	pq.clear(failed);
-	if (late)
-		return -1;   /* the caller closes the connection: the server rolls back */
+	if (late) {
+		/* The connection is shut, so libpq takes it for lost: the server rolls back, a reconnect starts afresh. */
+		shutdown(pq.socket(conn), SHUT_RDWR);
+		pq.consumeInput(conn);
+		return -1;
+	}
 	if (!pq.exitPipelineMode(conn) && rc == 0) {
 		pg_fail(p, conn, what, NULL);
 		rc = -1;
@@ -959,6 +970,9 @@ static int pg_prepare(PgStore *p)
 	/* A durable write relies on this: its commit waits for the disk, whatever the server's default. */
 	if (sent)
 		n += sent = pg_send(p->conn, "SET synchronous_commit = on");
+	/* A lock held elsewhere is waited for as long as SQLite's busy timeout, not for ever. */
+	if (sent)
+		n += sent = pg_send(p->conn, "SET lock_timeout = '60s'");
 	for (int i = 0; sent && i < NSTATEMENTS; i++)
 		n += sent = pq.sendPrepare(p->conn, statements[i].name, statements[i].sql, 0, NULL);
 	if (pg_pipeline_end(p, p->conn, p->base.stop, 0, n, sent, "cannot prepare"))
@@ -1034,7 +1048,8 @@ static int pg_write_once(PgStore *p, const StoreStep *steps, size_t nsteps, cons
 {
 	if (pg_prepare(p))
 		return -1;
-	return pg_batch(p, p->conn, p->base.stop, 0, 1, steps, nsteps, logs, nlogs, durable, 0, NULL);
+	return pg_batch(p, p->conn, p->base.stop, clock_mono_ms() + WRITE_TIMEOUT_MS, 1, steps, nsteps, logs, nlogs,
+	                durable, 0, NULL);
 }
 
 static int pg_write(Store *s, const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs, int durable)
@@ -1052,23 +1067,18 @@ static int pg_write(Store *s, const StoreStep *steps, size_t nsteps, const Store
 static int pg_write_aside(Store *s, const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs,
                           int64_t run, const char *error)
 {
-	PgStore *p = (PgStore *)s;
-	PGconn *conn = pg_connect_start(p->target, ASIDE_TIMEOUT);
+	/* The main thread may be writing the store's error as it is stuck: this thread keeps its own. */
+	PgStore aside = *(PgStore *)s;
+	PGconn *conn = pg_connect_start(aside.target, ASIDE_TIMEOUT);
 	int64_t deadline = clock_mono_ms() + 2 * ASIDE_TIMEOUT * 1000;   /* to connect, then to commit */
 	const char *why;
 	int rc = -1;
-	if (!conn) {
-		store_fail(s, "%s: out of memory", s->where);
-		return -1;
-	}
+	memset(&aside.base.err, 0, sizeof aside.base.err);
 	/* No stop here: the run is stopping, and this is how it gets recorded. */
-	if (pg_connect_wait(conn, pq.connectPoll, ASIDE_TIMEOUT, NULL, &why)) {
-		const char *msg = why ? why : pq.errorMessage(conn);
-		store_fail(s, "%s: cannot connect: %.*s", s->where, (int)strcspn(msg, "\n"), msg);
-	} else {
-		rc = pg_batch(p, conn, NULL, deadline, 0, steps, nsteps, logs, nlogs, 1, run, error);
-	}
+	if (conn && !pg_connect_wait(conn, pq.connectPoll, ASIDE_TIMEOUT, NULL, &why))
+		rc = pg_batch(&aside, conn, NULL, deadline, 0, steps, nsteps, logs, nlogs, 1, run, error);
 	pq.finish(conn);
+	buf_free(&aside.base.err);
 	return rc;
 }
 
@@ -1527,24 +1537,28 @@ static int pg_empty(Store *s)
 	return (int)pg_query_int((PgStore *)s, "SELECT (NOT EXISTS (SELECT FROM runs))::int", NULL, "cannot read the history");
 }
 
-static int pg_ids_sync(Store *s)
+static int pg_ids_sync(Store *s, const int64_t at_least[3])
 {
 	/*
-	 * Each identity past the largest id, never back (a runner may hold
-	 * one not yet committed); the tables are locked against inserts
-	 * meanwhile, so nobody takes an id between the reading and the setting.
+	 * Each identity past the largest id and at_least, never back (a runner
+	 * may hold one not yet committed); the tables are locked against
+	 * inserts meanwhile, so nobody takes an id between the reading and the
+	 * setting.
 	 */
-	static const char sql[] =
+	static const char fmt[] =
 		"BEGIN;"
 		" LOCK TABLE runs, steps, logs IN SHARE ROW EXCLUSIVE MODE;"
 		" SELECT setval(seq::regclass, top) FROM"
-		"  (SELECT seq, greatest(pg_sequence_last_value(seq::regclass), top) AS top FROM (VALUES"
-		"    (pg_get_serial_sequence('runs', 'id'), (SELECT max(id) FROM runs)),"
-		"    (pg_get_serial_sequence('steps', 'id'), (SELECT max(id) FROM steps)),"
-		"    (pg_get_serial_sequence('logs', 'id'), (SELECT max(id) FROM logs))) AS t(seq, top)) AS u"
+		"  (SELECT seq, greatest(pg_sequence_last_value(seq::regclass), top, nullif(least, 0)) AS top FROM (VALUES"
+		"    (pg_get_serial_sequence('runs', 'id'), (SELECT max(id) FROM runs), %lld::bigint),"
+		"    (pg_get_serial_sequence('steps', 'id'), (SELECT max(id) FROM steps), %lld::bigint),"
+		"    (pg_get_serial_sequence('logs', 'id'), (SELECT max(id) FROM logs), %lld::bigint)) AS t(seq, top, least)) AS u"
 		"  WHERE top IS NOT NULL;"
 		" COMMIT";
 	PgStore *p = (PgStore *)s;
+	char sql[sizeof fmt + 64];
+	snprintf(sql, sizeof sql, fmt, (long long)(at_least ? at_least[0] : 0), (long long)(at_least ? at_least[1] : 0),
+	         (long long)(at_least ? at_least[2] : 0));
 	if (pg_exec(p, sql, "cannot move the ids past the copied ones")) {
 		pg_rollback(p->conn);
 		return -1;

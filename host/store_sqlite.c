@@ -17,6 +17,7 @@
 #define APPLICATION_ID 0x55536869
 #define BUSY_TIMEOUT_MS 60000
 #define WAIT_SAY_MS 1000      /* a wait for another process's lock is told after this */
+#define STOP_GRACE_MS 1000    /* a stopping run still waits this long for the lock: its last rows */
 #define QUICK_CHECK_BYTES (8 << 20)   /* histories up to this size are checked at every open */
 
 typedef struct SqliteStore {
@@ -26,6 +27,7 @@ typedef struct SqliteStore {
 	int current;              /* the schema is this version's: no migration */
 	sqlite3_stmt *insert_step, *insert_log;
 	int64_t busy_since_ms;
+	int64_t stop_seen_ms;     /* when a wait first saw the stop; 0: not yet */
 	int busy_said;
 	int usable;               /* opened, checked, ours: may be written */
 } SqliteStore;
@@ -210,7 +212,9 @@ fail:
 
 /*
  * SQLite's busy handler: another process holds the history. Say so after
- * a second, give up when the host is stopping or after BUSY_TIMEOUT_MS.
+ * a second, give up after BUSY_TIMEOUT_MS, or a second after the host
+ * began to stop (the run's last rows are worth that wait; the watchdog
+ * ends what takes longer).
  */
 static int on_busy(void *ud, int count)
 {
@@ -220,7 +224,9 @@ static int on_busy(void *ud, int count)
 		q->busy_since_ms = now;
 		q->busy_said = 0;
 	}
-	if ((q->base.stop && *q->base.stop) || now - q->busy_since_ms >= BUSY_TIMEOUT_MS)
+	if (q->base.stop && *q->base.stop && !q->stop_seen_ms)
+		q->stop_seen_ms = now;
+	if ((q->stop_seen_ms && now - q->stop_seen_ms >= STOP_GRACE_MS) || now - q->busy_since_ms >= BUSY_TIMEOUT_MS)
 		return 0;
 	if (!q->busy_said && now - q->busy_since_ms >= WAIT_SAY_MS) {
 		fprintf(stderr, "understudy: waiting for the history %s, held by another run...\n", q->base.where);
@@ -786,10 +792,15 @@ static int sq_ids_max(Store *s, int64_t max[3])
 	return finish(q, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, 0, "cannot read the history");
 }
 
-/* SQLite gives the next id past the largest by itself. */
-static int sq_ids_sync(Store *s)
+/*
+ * SQLite gives the next id past the largest by itself; a copy's ids are
+ * held against other runs by its write transactions (a run that takes one
+ * first makes the copy fail, loudly, on the key).
+ */
+static int sq_ids_sync(Store *s, const int64_t at_least[3])
 {
 	(void)s;
+	(void)at_least;
 	return 0;
 }
 

@@ -147,4 +147,11 @@ test_pg_schema_version_and_tables() {
 	run_us 3 runs --db "postgresql://nobody:hunter2secret@127.0.0.1:1/nowhere?connect_timeout=2"
 	has "$ERR" "postgresql://nobody@127.0.0.1:1/nowhere"
 	lacks "$ERR" "hunter2secret"
+	# A password that libpq cannot tell from the host and port, and one given twice to copy.
+	run_us 3 runs --db "postgresql://nobody:pa/ss99word@127.0.0.1:1/nowhere"
+	lacks "$ERR" "ss99word"
+	lacks "$ERR" "pa/"
+	run_us 2 copy --from "postgresql://nobody:hunter2secret@127.0.0.1:1/x" --to "postgresql://nobody:hunter2secret@127.0.0.1:1/x"
+	has "$ERR" "the same history (postgresql://127.0.0.1:1/x)"
+	lacks "$ERR" "hunter2secret"
 }

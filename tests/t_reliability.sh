@@ -607,11 +607,44 @@ test_caught_and_raised_errors_keep_their_text_and_code() {
 	write f.lua <<'LUA'
 local ok, e = pcall(auto, "boom", function() error("kaboom") end)
 print(ok, tostring(e))
+print("caught: " .. e, e:match("ka(boom)"), e:upper():find("KABOOM") ~= nil, e.code)
 error(e)
 LUA
 	run_us 1 run f.lua
 	has "$OUT" 'false	step "boom" failed: '
 	has "$OUT" 'kaboom'
+	has "$OUT" 'caught: step "boom" failed: '
+	has "$OUT" '	boom	true	1'
 	has "$ERR" 'understudy: step "boom" failed: '
 	has "$(sql "SELECT error FROM runs")" 'kaboom'
+}
+
+# Ctrl-C while another run holds the lock for a moment: the run still
+# records its last steps, then ends as interrupted.
+test_sqlite_interrupted_while_the_history_is_busy_keeps_its_steps() {
+	write busy.lua <<'LUA'
+auto("a", function() return 1 end)
+io.open("ready", "w"):close()
+auto("c", function() return 3 end)
+auto("d", function() return 4 end)
+while true do end
+LUA
+	echo 'auto("x", function() return 1 end)' | write first.lua
+	run_us 0 run first.lua
+	python3 -c '
+import os, sqlite3, sys, time
+while not os.path.exists("ready"): time.sleep(0.01)
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+open("locked", "w").close()
+time.sleep(0.6)
+db.execute("COMMIT")' "$UNDERSTUDY_DB" &
+	local holder=$!
+	"$UNDERSTUDY" run busy.lua >out.txt 2>err.txt &
+	pid=$!
+	stop_when INT test -e locked
+	wait $holder
+	same "$CODE" "130"
+	same "$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM steps WHERE run = 2 ORDER BY seq) AS t")" "a c d"
+	same "$(sql "SELECT status FROM runs WHERE id = 2")" "interrupted"
 }

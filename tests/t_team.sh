@@ -226,4 +226,30 @@ while True: conns.append(s.accept())' &
 	run_us 3 runs --db "postgresql://nobody@127.0.0.1:$(cat port)/team?connect_timeout=2"
 	took=$(($(date +%s) - started))
 	[ "$took" -lt 9 ] || fail "the URI's connect_timeout=2 took $took s: the default won"
+	# Interrupted while it waits: the message names the history without its password.
+	"$UNDERSTUDY" run s.lua --db "postgresql://nobody:hunter2secret@127.0.0.1:$(cat port)/team" >out.txt 2>err.txt &
+	local pid=$!
+	sleep 1
+	kill -INT $pid
+	gone $pid
+	wait $pid
+	same "$?" "130"
+	has "$(cat err.txt)" "interrupted while waiting for the history postgresql://127.0.0.1:$(cat port)/team"
+	lacks "$(cat err.txt)" "hunter2secret"
+}
+
+# A copy that fails half way leaves the history usable: new runs and steps
+# take ids past the ones it set aside.
+test_pg_a_failed_copy_leaves_the_ids_right() {
+	echo 'for i = 1, 1500 do auto("s", function() return i end) end' | write many.lua
+	run_us 0 run many.lua --db "$PWD/a.db"
+	# A step that points at a step that is not there: PostgreSQL's key refuses it, after 1,000 were committed.
+	sqlite3 a.db "UPDATE steps SET replay_of = 999999 WHERE id = 1400"
+	run_us 3 copy --from "$PWD/a.db" --to "$UNDERSTUDY_DB"
+	has "$ERR" "what was copied so far stays in it"
+	echo 'manual("ok", "?", { type = "boolean" }); auto("after", function() return 1 end)' | write q.lua
+	run_us 0 run q.lua --answer ok=y
+	run_us 0 run q.lua --answer ok=n
+	same "$(sql "SELECT group_concat(name || '=' || output, ' ') FROM (SELECT s.name, s.output FROM steps s
+		JOIN runs r ON r.id = s.run WHERE r.pipeline = 'q' ORDER BY s.id) AS t")" "ok=true after=1 ok=false after=1"
 }
