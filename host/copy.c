@@ -161,8 +161,9 @@ int copy_command(lua_State *L, const Options *opt)
 	to = copy_open(L, opt->to, 1);
 	c.to = to;
 	if ((empty = to->m->empty(to)) < 0) {
+		lua_pushfstring(L, "copy: %s", store_error(to));
 		store_close(to);
-		return host_fail(L, EXIT_HISTORY, "copy: %s", store_error(to));
+		return host_fail(L, EXIT_HISTORY, "%s", lua_tostring(L, -1));
 	}
 	if (!empty && !opt->append) {
 		lua_pushfstring(L, "copy: %s already holds runs; add --append to add these after them", store_where(to));
