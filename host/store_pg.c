@@ -1042,6 +1042,40 @@ static int pg_batch(PgStore *p, PGconn *conn, const volatile sig_atomic_t *stop,
 	                       run ? "cannot mark the run interrupted" : "cannot record a step");
 }
 
+/*
+ * Did a write of these rows commit? A write is one transaction, so its
+ * first row tells: a step by its key (run, seq), else a log line by all
+ * it holds. 1, 0, or -1 with the error set.
+ */
+static int pg_committed(PgStore *p, const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs)
+{
+	Params q = { .n = 0 };
+	PGresult *res;
+	const char *sql;
+	int yes;
+	if (nsteps) {
+		param_int(&q, steps[0].run, 0, 0);
+		param_int(&q, steps[0].seq, 0, 0);
+		sql = "SELECT 1 FROM steps WHERE run = $1 AND seq = $2";
+	} else if (nlogs) {
+		param_int(&q, logs[0].run, 0, 0);
+		param_int(&q, logs[0].seq, 0, 0);
+		param_text(&q, logs[0].level);
+		param_text(&q, logs[0].message);
+		param_time(&q, logs[0].at_ms);
+		sql = "SELECT 1 FROM logs WHERE run = $1 AND seq = $2 AND level = $3 AND message = $4 AND at = $5";
+	} else {
+		return 0;
+	}
+	res = pg_query(p, sql, q.n, q.v, "cannot tell whether the last write committed");
+	params_free(&q);
+	if (!res)
+		return -1;
+	yes = pq.ntuples(res) > 0;
+	pq.clear(res);
+	return yes;
+}
+
 /* The write, once: prepare when needed, then one batch. */
 static int pg_write_once(PgStore *p, const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs,
                          int durable)
@@ -1059,8 +1093,11 @@ static int pg_write(Store *s, const StoreStep *steps, size_t nsteps, const Store
 	if (nsteps == 0 && nlogs == 0)
 		return 0;
 	rc = pg_write_once(p, steps, nsteps, logs, nlogs, durable);
-	if (rc && pg_reconnect(p))
-		rc = pg_write_once(p, steps, nsteps, logs, nlogs, durable);
+	if (rc && pg_reconnect(p)) {
+		/* The connection may have gone after the commit, before its answer: then the rows are in already. */
+		int committed = pg_committed(p, steps, nsteps, logs, nlogs);
+		rc = committed < 0 ? -1 : committed ? 0 : pg_write_once(p, steps, nsteps, logs, nlogs, durable);
+	}
 	return rc;
 }
 
@@ -1104,12 +1141,30 @@ static int64_t pg_run_begin_once(PgStore *p, const StoreRun *run)
 	return id;
 }
 
+static int64_t pg_query_int(PgStore *p, const char *sql, const Params *q, const char *what);
+
 static int64_t pg_run_begin(Store *s, const StoreRun *run)
 {
+	static const char sql[] =
+		"SELECT max(id) FROM runs WHERE pipeline = $1 AND host IS NOT DISTINCT FROM $2 AND pid = $3 AND started_at = $4";
 	PgStore *p = (PgStore *)s;
 	int64_t id = pg_run_begin_once(p, run);
-	if (!id && pg_reconnect(p))
+	if (!id && !run->id && pg_reconnect(p)) {
+		/* The connection may have gone after the insert committed: then that run is this one. */
+		Params q = { .n = 0 };
+		param_text(&q, run->pipeline);
+		param_text(&q, run->host);
+		param_int(&q, run->pid, 0, 0);
+		param_time(&q, run->started_ms);
+		id = pg_query_int(p, sql, &q, "cannot record the run");
+		params_free(&q);
+		if (id == 0)
+			id = pg_run_begin_once(p, run);
+		else if (id < 0)
+			id = 0;
+	} else if (!id && run->id && pg_reconnect(p)) {
 		id = pg_run_begin_once(p, run);
+	}
 	return id;
 }
 

@@ -253,3 +253,30 @@ test_pg_a_failed_copy_leaves_the_ids_right() {
 	same "$(sql "SELECT group_concat(name || '=' || output, ' ') FROM (SELECT s.name, s.output FROM steps s
 		JOIN runs r ON r.id = s.run WHERE r.pipeline = 'q' ORDER BY s.id) AS t")" "ok=true after=1 ok=false after=1"
 }
+
+# The connection fails after the server committed a write, before its
+# answer came: the write is not sent again, so nothing is there twice.
+test_pg_a_write_committed_before_the_connection_failed_is_not_sent_again() {
+	python3 "$TESTS/cutproxy.py" proxy.port "${PGHOST:-localhost}" "${PGPORT:-5432}" 2>proxy.err &
+	local proxy=$!
+	trap 'kill $proxy 2>/dev/null' EXIT
+	await proxy.port
+	write cut.lua <<'LUA'
+auto("a", function() return 1 end)
+log.info("before")
+io.open("cut", "w"):close()   -- the steps so far are committed first; the next write's answer is lost
+log.info("after")
+auto("b", function() return 2 end)
+LUA
+	run_us 0 run cut.lua --db "postgresql://$PGUSER@127.0.0.1:$(cat proxy.port)/${UNDERSTUDY_DB##*/}"
+	[ ! -e cut ] || fail "the proxy never cut the connection"
+	same "$(sql "SELECT group_concat(message, ' ') FROM (SELECT message FROM logs ORDER BY id) AS t")" "before after"
+	same "$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM steps ORDER BY id) AS t")" "a b"
+	same "$(sql "SELECT count(*), max(status) FROM runs")" "1|ok"
+	# The same when the run's own row was the write: one run, not an empty second one.
+	touch cut-insert
+	run_us 0 run cut.lua --db "postgresql://$PGUSER@127.0.0.1:$(cat proxy.port)/${UNDERSTUDY_DB##*/}"
+	[ ! -e cut-insert ] || fail "the proxy never cut the connection"
+	same "$(sql "SELECT count(*), count(*) FILTER (WHERE status = 'ok') FROM runs")" "2|2"
+	same "$(sql "SELECT count(*) FROM steps WHERE run = 2")" "2"
+}
