@@ -886,6 +886,14 @@ static void pg_close(Store *s)
 static int pg_reconnect(PgStore *p)
 {
 	const char *why;
+	/* A server that ends the connection says why first: the socket's end may come a moment after. */
+	for (int i = 0; i < 10 && pq.status(p->conn) != CONNECTION_BAD; i++) {
+		struct pollfd pfd = { pq.socket(p->conn), POLLIN, 0 };
+		if (pfd.fd < 0 || !pq.consumeInput(p->conn))
+			break;
+		if (poll(&pfd, 1, 20) > 0)
+			pq.consumeInput(p->conn);
+	}
 	if (pq.status(p->conn) != CONNECTION_BAD)
 		return 0;
 	p->prepared = 0;
@@ -1146,7 +1154,8 @@ static int64_t pg_query_int(PgStore *p, const char *sql, const Params *q, const 
 static int64_t pg_run_begin(Store *s, const StoreRun *run)
 {
 	static const char sql[] =
-		"SELECT max(id) FROM runs WHERE pipeline = $1 AND host IS NOT DISTINCT FROM $2 AND pid = $3 AND started_at = $4";
+		"SELECT max(id) FROM runs WHERE pipeline = $1 AND host IS NOT DISTINCT FROM $2 AND pid = $3 AND started_at = $4"
+		" AND status = 'running' AND NOT EXISTS (SELECT FROM steps WHERE steps.run = runs.id)";
 	PgStore *p = (PgStore *)s;
 	int64_t id = pg_run_begin_once(p, run);
 	if (!id && !run->id && pg_reconnect(p)) {
