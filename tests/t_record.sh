@@ -138,6 +138,11 @@ test_pg_schema_version_and_tables() {
 	same "$(sql "SELECT value FROM understudy_meta WHERE key = 'schema_version'")" "2"
 	same "$(sql "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = current_schema()")" \
 		"logs,runs,steps,understudy_meta"
+	# backup is SQLite's: a PostgreSQL history points at pg_dump and copy.
+	run_us 2 backup saved.db
+	has "$ERR" "pg_dump"
+	has "$ERR" "copy --from"
+	[ ! -e saved.db ] || fail "backup wrote a file"
 	# A newer schema is refused and left untouched.
 	sql "UPDATE understudy_meta SET value = '99' WHERE key = 'schema_version'"
 	run_us 3 run s.lua
