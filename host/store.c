@@ -28,19 +28,31 @@ int store_is_pg(const char *target)
 }
 
 /* The password in a PostgreSQL URI: after the user's ':', up to the last '@' before any '?'; n 0 when none. */
-static const char *uri_password(const char *target, size_t *n)
+/*
+ * Where a URI's authority starts (after "://"; NULL when there is none),
+ * and in *at its last '@' before any '?' (a password may hold '/'), NULL
+ * when none.
+ */
+static const char *uri_authority(const char *target, const char **at)
 {
-	const char *rest = strstr(target, "://"), *at = NULL, *colon;
+	const char *rest = strstr(target, "://");
 	size_t len;
-	*n = 0;
+	*at = NULL;
 	if (!rest)
 		return NULL;
 	rest += 3;
 	len = strcspn(rest, "?");
 	for (size_t i = 0; i < len; i++)
 		if (rest[i] == '@')
-			at = rest + i;
-	if (!at || !(colon = memchr(rest, ':', (size_t)(at - rest))))
+			*at = rest + i;
+	return rest;
+}
+
+static const char *uri_password(const char *target, size_t *n)
+{
+	const char *at, *colon, *rest = uri_authority(target, &at);
+	*n = 0;
+	if (!rest || !at || !(colon = memchr(rest, ':', (size_t)(at - rest))))
 		return NULL;
 	*n = (size_t)(at - colon - 1);
 	return colon + 1;
@@ -48,18 +60,12 @@ static const char *uri_password(const char *target, size_t *n)
 
 void store_name(const char *target, Buf *out)
 {
-	const char *rest = strstr(target, "://"), *at = NULL;
-	size_t len;
+	const char *at, *rest = uri_authority(target, &at);
 	if (!store_is_pg(target) || !rest) {
 		buf_adds(out, target);
 		return;
 	}
-	/* The scheme, then what follows the last '@' of the authority (a password may hold '/'), no parameters. */
-	rest += 3;
-	len = strcspn(rest, "?");
-	for (size_t i = 0; i < len; i++)
-		if (rest[i] == '@')
-			at = rest + i;
+	/* The scheme, then what follows the user and password, no parameters. */
 	buf_add(out, target, (size_t)(rest - target));
 	if (at)
 		rest = at + 1;

@@ -1158,7 +1158,9 @@ static int64_t pg_run_begin(Store *s, const StoreRun *run)
 		" AND status = 'running' AND NOT EXISTS (SELECT FROM steps WHERE steps.run = runs.id)";
 	PgStore *p = (PgStore *)s;
 	int64_t id = pg_run_begin_once(p, run);
-	if (!id && !run->id && pg_reconnect(p)) {
+	if (id || !pg_reconnect(p))
+		return id;
+	if (!run->id) {
 		/* The connection may have gone after the insert committed: then that run is this one. */
 		Params q = { .n = 0 };
 		param_text(&q, run->pipeline);
@@ -1167,14 +1169,10 @@ static int64_t pg_run_begin(Store *s, const StoreRun *run)
 		param_time(&q, run->started_ms);
 		id = pg_query_int(p, sql, &q, "cannot record the run");
 		params_free(&q);
-		if (id == 0)
-			id = pg_run_begin_once(p, run);
-		else if (id < 0)
-			id = 0;
-	} else if (!id && run->id && pg_reconnect(p)) {
-		id = pg_run_begin_once(p, run);
+		if (id < 0)
+			return 0;
 	}
-	return id;
+	return id ? id : pg_run_begin_once(p, run);
 }
 
 /* run_finish, once. */
