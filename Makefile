@@ -2,7 +2,7 @@
 
 CC ?= cc
 # libcurl and libpq are loaded when first used (see stdlib/http.c, host/store_pg.c): only their headers here.
-PKGS = lua5.4 sqlite3 jansson libedit
+PKGS = lua5.4 sqlite3 jansson libedit libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl libpq)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
@@ -22,8 +22,8 @@ SRC = host/main.c host/host.c host/run.c host/step.c host/answer.c host/prompt.c
       host/store_sqlite.c $(STORE_PG) host/rows.c \
       host/codec.c host/secret.c host/buf.c host/sha256.c host/path.c host/repl.c \
       host/clock.c host/child.c host/interrupt.c host/outside.c stdlib/stdlib.c stdlib/json.c stdlib/sh.c stdlib/fs.c stdlib/time.c \
-      host/copy.c stdlib/log.c stdlib/http.c
-LUA = lua/prelude.lua lua/format.lua lua/views.lua lua/report.lua lua/pretty.lua
+      host/copy.c host/remote.c host/serve.c stdlib/log.c stdlib/http.c
+LUA = lua/prelude.lua lua/format.lua lua/views.lua lua/report.lua lua/pretty.lua lua/charts.lua lua/serve.lua
 OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
 HDR = $(wildcard host/*.h stdlib/*.h)
 

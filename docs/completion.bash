@@ -4,13 +4,13 @@
 
 _understudy() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="run resume repl check runs show history report suggest export backup copy names help"
-	local options="--db --answer --answers --operator --name --no-trust --force --json --min-runs --csv --from --to --append --help --version"
+	local commands="run resume repl check runs show history report suggest export backup copy waiting answer serve names help"
+	local options="--db --answer --answers --operator --name --no-trust --force --json --min-runs --csv --from --to --append --wait --note --listen --tokens --url --help --version"
 	local cmd="" db=() args=() i w
 	COMPREPLY=()
 	case $prev in
-	--db | --answers | --from | --to) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	--answer | --operator | --name | --min-runs) return ;;
+	--db | --answers | --from | --to | --tokens) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--answer | --operator | --name | --min-runs | --note | --listen | --url) return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$options" -- "$cur"))
@@ -20,7 +20,7 @@ _understudy() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		--db) db=(--db "${COMP_WORDS[i + 1]}"); ((i++)); continue ;;
-		--answer | --answers | --operator | --name | --min-runs | --from | --to) ((i++)); continue ;;
+		--answer | --answers | --operator | --name | --min-runs | --from | --to | --note | --listen | --tokens | --url) ((i++)); continue ;;
 		--) break ;;
 		-*) continue ;;
 		esac
@@ -30,7 +30,7 @@ _understudy() {
 	"") COMPREPLY=($(compgen -W "$commands" -- "$cur") $(compgen -f -X '!*.lua' -- "$cur")) ;;
 	run | check | repl) COMPREPLY=($(compgen -f -X '!*.lua' -- "$cur") $(compgen -d -- "$cur")) ;;
 	backup) [[ ${#args[@]} -eq 0 ]] && COMPREPLY=($(compgen -f -- "$cur")) ;;
-	runs | report | export | names)
+	runs | report | export | names | waiting)
 		[[ ${#args[@]} -eq 0 ]] && COMPREPLY=($(compgen -W "$(understudy names "${db[@]}" 2>/dev/null)" -- "$cur")) ;;
 	history | suggest)
 		if [[ ${#args[@]} -eq 0 ]]; then

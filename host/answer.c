@@ -9,6 +9,27 @@
 
 static const char *const type_names[] = { "done", "string", "number", "boolean", "choice", "json", NULL };
 
+const char *answer_failed(lua_State *L, int idx)
+{
+	const char *reason = NULL;
+	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+		return NULL;
+	luaL_getmetatable(L, FAIL_MT);
+	if (lua_rawequal(L, -1, -2)) {
+		lua_getfield(L, idx, "reason");
+		reason = lua_tostring(L, -1);   /* the table holds it */
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 2);
+	return reason;
+}
+
+const char *answer_type_name(int type)
+{
+	return type_names[type];
+}
+
 /* manual()'s options, in the order of their stack slots. */
 static const char *const manual_options[] = {
 	"type", "default", "choices", "validate", "secret", "inputs",
@@ -170,6 +191,15 @@ int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text, size_t
 	trim(text, n, t);
 	shown = sp->secret ? "(hidden)" : buf_str(t);   /* a secret is never repeated */
 	if (sp->type == T_DONE) {
+		if (strncasecmp(buf_str(t), "fail", 4) == 0 && (t->len == 4 || t->data[4] == ':')) {
+			/* "fail" or "fail: why": the person says the step did not get done. */
+			const char *why = t->len > 5 ? buf_str(t) + 5 : "";
+			lua_createtable(L, 0, 1);
+			lua_pushstring(L, why + strspn(why, " \t"));
+			lua_setfield(L, -2, "reason");
+			luaL_setmetatable(L, FAIL_MT);
+			return 0;
+		}
 		lua_pushboolean(L, 1);
 		return 0;
 	}
@@ -253,6 +283,8 @@ int answer_accept(lua_State *L, Host *h, const Spec *sp, Buf *reason)
 {
 	int ok;
 	buf_reset(reason);
+	if (answer_failed(L, -1))
+		return 0;   /* nothing to record or validate: the step failed */
 	buf_reset(&h->step.output);
 	if (codec_encode(L, -1, &h->step.output, &h->step.why)) {
 		buf_addf(reason, "the answer cannot be recorded: %s", buf_str(&h->step.why));

@@ -4,6 +4,12 @@
 
 #include "step.h"
 
+/* A done step answered "fail" (or "fail: why") is this table: { reason = why }. */
+#define FAIL_MT "understudy.fail"
+/* Is the value at idx a "fail" answer? Its reason ("" when none given), or NULL. */
+const char *answer_failed(lua_State *L, int idx);
+/* The name of a T_ type, as manual()'s type option says it. */
+const char *answer_type_name(int type);
 /* Read the options of manual() into sp; values pushed at known slots. */
 void answer_spec_read(lua_State *L, Spec *sp);
 /* Is the value at idx a valid answer of the spec's type? 0, or -1 with reason. */

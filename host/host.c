@@ -1,6 +1,7 @@
 /* host.c: the host's state in the registry, protected calls, exit codes, paths. */
 #include "host.h"
 #include "clock.h"
+#include "remote.h"
 
 #include <lauxlib.h>
 #include <pwd.h>
@@ -29,7 +30,10 @@ static int host_gc(lua_State *L)
 {
 	Host *h = luaL_checkudata(L, 1, HOST_MT);
 	Buf *bufs[] = { &h->step.inputs, &h->step.output, &h->step.candidate, &h->step.errors, &h->step.why,
-	                &h->step.reason, &h->step.line, &h->step.prompt, &h->line, &h->traceback };
+	                &h->step.reason, &h->step.line, &h->step.prompt, &h->step.by, &h->step.note, &h->line,
+	                &h->traceback };
+	if (h->store)
+		remote_wait_end(h, "interrupted", NULL, NULL);   /* a step that waited when the run stopped */
 	store_close(h->store);
 	h->store = NULL;
 	secrets_free(&h->secrets);

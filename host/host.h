@@ -43,6 +43,9 @@ typedef struct Options {
 	int force;                 /* --force: resume a run that was resumed already */
 	const char *from, *to;     /* copy --from DB --to DB */
 	int append;                /* copy --append */
+	int wait;                  /* --wait: without a terminal, wait for an answer from elsewhere */
+	const char *note;          /* answer --note */
+	const char *listen, *tokens, *url;   /* serve --listen --tokens --url */
 	const char *progname;
 } Options;
 
@@ -59,6 +62,8 @@ typedef struct StepBufs {
 	Buf reason;                /* answer.c: why an answer is wrong, said at the prompt */
 	Buf line;                  /* prompt.c: the answer line typed, and the notify body */
 	Buf prompt;                /* prompt.c: the prompt's text */
+	Buf by;                    /* remote.c: who answered from elsewhere */
+	Buf note;                  /* remote.c: the note that came with the answer */
 } StepBufs;
 
 /* The host's state, a userdata in the registry (host_get). */
@@ -82,6 +87,9 @@ typedef struct Host {
 	Buf traceback;             /* host_msgh: the traceback of the last error it handled */
 	Secrets secrets;           /* the run's secret answers: never recorded, never printed */
 	unsigned outside;          /* counts the times the pipeline reached the outside world */
+	int64_t wait;              /* remote.c: the step waiting now, visible elsewhere; 0: none */
+	int64_t wait_offer;        /* the offered answer it took */
+	int64_t wait_beat_ms, wait_poll_ms;   /* when to beat, to look at offers next (monotonic) */
 } Host;
 
 Host *host_get(lua_State *L);
@@ -118,6 +126,8 @@ void host_stop_signals(sigset_t *set);
  * 1: ready, 0: time is up, -1: interrupted.
  */
 int host_wait(int fd, int64_t timeout_ms);
+/* The same with a second descriptor: 2 when only it has input. */
+int host_wait2(int fd, int fd2, int64_t timeout_ms);
 /* Start the watchdog of a run (run and resume), and tell it the run is ending. */
 void host_watchdog_start(Store *store, int64_t run);
 void host_watchdog_ending(void);
@@ -132,7 +142,7 @@ int host_error(lua_State *L, const char *fmt, ...);
  * (err:match(...)) see the message. Anything else raised is a failure of
  * the pipeline, code 1.
  */
-/* Raise a failure object ([-0, +0], does not return); traceback may be NULL. */
+/* Raise a failure object ([-0, +0], does not return); traceback NULL: the one where it is caught; "": none. */
 int host_raise(lua_State *L, int code, const char *message, const char *traceback);
 /* Fail with an exit code other than 1 ([-0, +0], does not return). */
 int host_fail(lua_State *L, int code, const char *fmt, ...);

@@ -119,7 +119,7 @@ void host_stop_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 }
 
-int host_wait(int fd, int64_t timeout_ms)
+int host_wait2(int fd, int fd2, int64_t timeout_ms)
 {
 	sigset_t stop, old;
 	int64_t deadline = timeout_ms >= 0 ? clock_mono_ms() + timeout_ms : -1;
@@ -127,7 +127,7 @@ int host_wait(int fd, int64_t timeout_ms)
 	host_stop_signals(&stop);
 	sigprocmask(SIG_BLOCK, &stop, &old);
 	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p[2] = { { fd, POLLIN, 0 }, { fd2, POLLIN, 0 } };
 		struct timespec ts, *wait = NULL;
 		if (host_interrupted) {
 			rc = -1;
@@ -143,15 +143,20 @@ int host_wait(int fd, int64_t timeout_ms)
 			ts.tv_nsec = (long)(left % 1000) * 1000000;
 			wait = &ts;
 		}
-		/* The signals are let in only while ppoll waits: one that came before is seen above. */
-		int n = ppoll(&p, fd >= 0 ? 1 : 0, wait, &old);
+		/* The signals are let in only while ppoll waits: one that came before is seen above. A negative fd is skipped. */
+		int n = ppoll(p, 2, wait, &old);
 		if (n > 0 || (n < 0 && errno != EINTR)) {
-			rc = 1;   /* a read will tell what it is */
+			rc = n > 0 && !p[0].revents && p[1].revents ? 2 : 1;   /* a read will tell what it is */
 			break;
 		}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
+}
+
+int host_wait(int fd, int64_t timeout_ms)
+{
+	return host_wait2(fd, -1, timeout_ms);
 }
 
 /* Sleep ms milliseconds, whatever signals come. */

@@ -4,6 +4,8 @@
 #include "run.h"
 #include "repl.h"
 #include "copy.h"
+#include "remote.h"
+#include "serve.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -18,9 +20,9 @@
 enum {
 	C_RUN = 1, C_CHECK = 2, C_RUNS = 4, C_SHOW = 8, C_HISTORY = 16, C_REPORT = 32,
 	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256, C_RESUME = 512, C_REPL = 1024, C_NAMES = 2048,
-	C_BACKUP = 4096, C_COPY = 8192,
+	C_BACKUP = 4096, C_COPY = 8192, C_WAITING = 16384, C_ANSWER = 32768, C_SERVE = 65536,
 	C_LIVE = C_RUN | C_RESUME | C_REPL,
-	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT | C_NAMES | C_BACKUP,
+	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT | C_NAMES | C_BACKUP | C_WAITING,
 };
 
 typedef struct Command {
@@ -102,6 +104,38 @@ static const Command commands[] = {
 	  "--append the runs are added after its own, numbered on from its last.\n"
 	  "Progress is shown every 100,000 steps. A copy that fails leaves what it\n"
 	  "copied so far: copy again into an empty database.\n" },
+	{ "waiting", C_WAITING, 0, 1, "waiting [PIPELINE]",
+	  "manual steps waiting for an answer, in any run",
+	  "The manual steps waiting for a person now, in every run of this history\n"
+	  "(other machines' too, when they share it): run, pipeline, step, type and\n"
+	  "choices, default, since when, and who started the run. A step waits\n"
+	  "visibly when its run asks at a terminal, or was started with --wait.\n"
+	  "A runner that died is not listed. Answer one with `understudy answer`.\n" },
+	{ "answer", C_ANSWER, 3, 3, "answer RUN STEP VALUE",
+	  "answer a waiting step from another shell or machine",
+	  "Answer a step that waits for a person in run RUN, from anywhere that\n"
+	  "reaches the history. VALUE is typed as at the prompt (y/n, a choice or\n"
+	  "its number, a number, JSON; `fail` is text like any other). The runner\n"
+	  "checks it (its validate function too) and goes on within a second; it\n"
+	  "records the answer as `remote`, answered by --operator (default $USER).\n"
+	  "Exit status: 0 the runner took the answer; 1 it refused it (the reason\n"
+	  "is printed), someone answered first (\"already answered by NAME at TIME\"),\n"
+	  "or the step is not waiting (any more); 2 usage; 3 history unusable.\n"
+	  "A secret step is answered only at the runner's terminal.\n" },
+	{ "serve", C_SERVE, 0, 0, "serve",
+	  "web page: answer forms, runs, report with charts",
+	  "A web page over the history, for a phone too: the steps waiting for a\n"
+	  "person, each with a form to answer it (beside it, what people answered\n"
+	  "before for the same inputs, and the candidate's proposal); the runs; one\n"
+	  "run; the report with charts. Beside each page a JSON API: /api/waiting,\n"
+	  "/api/runs, /api/runs/ID, /api/report, and POST /api/answer.\n"
+	  "It listens on 127.0.0.1:8765 (--listen). Every request needs a token:\n"
+	  "--tokens FILE holds `NAME TOKEN` lines (the name is recorded as who\n"
+	  "answered); without it one token is made and printed as a link. The link\n"
+	  "sets a cookie; the API takes `Authorization: Bearer TOKEN`. Answers are\n"
+	  "recorded as `web`. Only requests for this server's Host (or --url's) are\n"
+	  "answered (421), and a POST must come from its own page (403).\n"
+	  "Ctrl-C stops it.\n" },
 	{ "names", C_NAMES, 0, 1, "names [PIPELINE]",
 	  "pipeline names, or a pipeline's step names",
 	  "The recorded pipelines' names, or one pipeline's step names, one a line\n"
@@ -120,7 +154,7 @@ typedef struct OptDef {
 } OptDef;
 
 static const OptDef optdefs[] = {
-	{ "db", 1, C_LIVE | C_VIEWS,
+	{ "db", 1, C_LIVE | C_VIEWS | C_ANSWER | C_SERVE,
 	  "--db PATH|URI          the history: an SQLite file, or a PostgreSQL URI\n"
 	  "                         (postgresql://USER@HOST/DB; postgresql: alone takes\n"
 	  "                         libpq's PG* variables); else $UNDERSTUDY_DB, else\n"
@@ -130,12 +164,20 @@ static const OptDef optdefs[] = {
 	{ "append", 0, C_COPY, "--append               copy: add to a history that holds runs already" },
 	{ "answer", 1, C_LIVE, "--answer STEP=VALUE    answer a manual step without asking (repeatable)" },
 	{ "answers", 1, C_LIVE, "--answers FILE         answers from a JSON object {\"step\": answer}" },
-	{ "operator", 1, C_LIVE, "--operator NAME        who does the manual steps (default $USER)" },
+	{ "operator", 1, C_LIVE | C_ANSWER, "--operator NAME        who does the manual steps, or answers (default $USER)" },
+	{ "wait", 0, C_RUN | C_RESUME, "--wait                 without a terminal, a manual step waits for an answer\n"
+	  "                         from elsewhere (understudy answer, the page) instead\n"
+	  "                         of reading standard input; UNDERSTUDY_WAIT=1 too" },
+	{ "note", 1, C_ANSWER, "--note TEXT            answer: a note recorded with the answer" },
+	{ "listen", 1, C_SERVE, "--listen ADDR:PORT     serve: where (default 127.0.0.1:8765; port 0: any free)" },
+	{ "tokens", 1, C_SERVE, "--tokens FILE          serve: NAME TOKEN lines, one per person" },
+	{ "url", 1, C_SERVE, "--url BASE             serve: where people reach the page (behind a proxy);\n"
+	  "                         its host is accepted, and notify messages link to it" },
 	{ "name", 1, C_RUN | C_REPL, "--name NAME            the pipeline's name (default: script name without .lua)" },
 	{ "no-trust", 0, C_LIVE, "--no-trust             ask a person even where a candidate is trusted" },
 	{ "force", 0, C_RESUME, "--force                resume a run that was resumed already (its remaining\n"
 	  "                         steps run again)" },
-	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT, "--json                 JSON output" },
+	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_WAITING, "--json                 JSON output" },
 	{ "min-runs", 1, C_REPORT | C_SUGGEST, "--min-runs N           manual answers a verdict needs (default 5)" },
 	{ "csv", 0, C_EXPORT, "--csv                  CSV instead of JSON lines" },
 	{ "help", 0, ~0, "-h, --help             help" },
@@ -263,6 +305,11 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "from") == 0) o->from = value;
 		else if (strcmp(d->name, "to") == 0) o->to = value;
 		else if (strcmp(d->name, "append") == 0) o->append = 1;
+		else if (strcmp(d->name, "wait") == 0) o->wait = 1;
+		else if (strcmp(d->name, "note") == 0) o->note = value;
+		else if (strcmp(d->name, "listen") == 0) o->listen = value;
+		else if (strcmp(d->name, "tokens") == 0) o->tokens = value;
+		else if (strcmp(d->name, "url") == 0) o->url = value;
 		else if (strcmp(d->name, "min-runs") == 0) {
 			char *end;
 			long n = strtol(value, &end, 10);
@@ -341,6 +388,10 @@ static int pmain(lua_State *L)
 		code = check_command(L, o);
 	else if (strcmp(o->command, "copy") == 0)
 		code = copy_command(L, o);
+	else if (strcmp(o->command, "answer") == 0)
+		code = remote_answer_command(L, o);
+	else if (strcmp(o->command, "serve") == 0)
+		code = serve_command(L, o);
 	else
 		code = view_command(L, o);
 	lua_pushinteger(L, code);

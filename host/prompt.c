@@ -2,6 +2,7 @@
 #include "prompt.h"
 #include "answer.h"
 #include "terminal.h"
+#include "remote.h"
 #include "../stdlib/stdlib.h"
 
 #include <lauxlib.h>
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define ECHO_MAX 200          /* piped answers are echoed up to this length */
@@ -23,23 +25,47 @@ static size_t stdin_buffered(void)
 
 /*
  * Show prompt on stderr and read one line from stdin (the terminal, or the
- * piped lines). Returns PROMPT_LINE with the line (no newline) in out,
- * PROMPT_EOF at end of input, PROMPT_INTERRUPTED on Ctrl-C or SIGTERM,
- * PROMPT_TIMEOUT when timeout_ms (if not 0) passed first.
+ * piped lines; not at all when from_stdin is 0), while looking for an
+ * answer from elsewhere when the step waits visibly (h->wait). Returns
+ * PROMPT_LINE with the line (no newline) in out, PROMPT_REMOTE with an
+ * answer from elsewhere pushed and its how in *how, PROMPT_EOF at end of
+ * input, PROMPT_INTERRUPTED on Ctrl-C or SIGTERM, PROMPT_TIMEOUT when
+ * timeout_ms (if not 0) passed first.
  */
-int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Buf *out)
+static int read_line(lua_State *L, Host *h, const Spec *sp, const char *prompt, int from_stdin, Buf *out,
+                     const char **how)
 {
-	int64_t deadline = timeout_ms ? clock_mono_ms() + timeout_ms : -1;
+	int64_t deadline = sp->timeout_ms ? clock_mono_ms() + sp->timeout_ms : -1;
 	int rc;
-	if (secret && h->tty)
+	if (sp->secret && h->tty)
 		terminal_echo_off();   /* before the prompt shows: nothing typed after it is echoed */
 	fputs(prompt, stderr);
 	fflush(stderr);
 	buf_reset(out);
 	for (;;) {
-		/* Wait only when nothing is buffered: a signal or the timeout ends the wait. */
+		/* Wait only when nothing is buffered: a signal, the timeout or a word from elsewhere ends the wait. */
 		int64_t left = deadline < 0 ? -1 : deadline > clock_mono_ms() ? deadline - clock_mono_ms() : 0;
-		int ready = stdin_buffered() ? (host_interrupted ? -1 : 1) : host_wait(STDIN_FILENO, left);
+		int ready, fd2 = -1;
+		if (from_stdin && stdin_buffered()) {
+			ready = host_interrupted ? -1 : 1;
+		} else {
+			int64_t wait = left;
+			if (h->wait) {
+				int64_t next = remote_next_ms(h, &fd2);
+				if (wait < 0 || next < wait)
+					wait = next;
+			}
+			ready = host_wait2(from_stdin ? STDIN_FILENO : -1, fd2, wait);
+			if (h->wait && (ready == 2 || (ready == 0 && (deadline < 0 || clock_mono_ms() < deadline)))) {
+				if ((*how = remote_poll(L, h, sp))) {
+					rc = PROMPT_REMOTE;
+					if (h->tty)
+						tcflush(STDIN_FILENO, TCIFLUSH);   /* half a line typed meanwhile is not the next answer */
+					break;
+				}
+				continue;
+			}
+		}
 		if (ready <= 0) {
 			rc = ready < 0 ? PROMPT_INTERRUPTED : PROMPT_TIMEOUT;
 			break;
@@ -66,8 +92,8 @@ int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Bu
 		out->data[--out->len] = '\0';
 	/* Piped answers are not echoed by a terminal: show them, so logs read well. */
 	if (rc == 1 && !h->tty)
-		fprintf(stderr, "%.*s%s\n", secret ? 0 : ECHO_MAX, buf_str(out),
-		        !secret && out->len > ECHO_MAX ? "..." : "");
+		fprintf(stderr, "%.*s%s\n", sp->secret ? 0 : ECHO_MAX, buf_str(out),
+		        !sp->secret && out->len > ECHO_MAX ? "..." : "");
 	if (rc == PROMPT_INTERRUPTED || rc == PROMPT_TIMEOUT)
 		fputc('\n', stderr);
 	return rc;
@@ -127,11 +153,25 @@ static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, B
 	buf_free(&shown);
 }
 
-/* POST {pipeline, run, step, occurrence, instructions, inputs} to notify; a failure only warns. */
+/*
+ * POST {pipeline, run, step, occurrence, instructions, inputs, text, url}
+ * to notify: text is what a chat's incoming webhook shows (Slack,
+ * Mattermost, Discord take it), with the link to the page that answers it
+ * ($UNDERSTUDY_URL, else the address serve --url gave the history). A
+ * failure only warns.
+ */
 static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence)
 {
 	int top = lua_gettop(L);
-	lua_createtable(L, 0, 6);
+	const char *env = getenv("UNDERSTUDY_URL");
+	Buf url = { 0 };
+	if (env && *env)
+		buf_adds(&url, env);
+	else if (h->store->m->setting_get(h->store, "serve_url", &url) < 0)
+		buf_reset(&url);
+	while (url.len && url.data[url.len - 1] == '/')
+		url.data[--url.len] = '\0';
+	lua_createtable(L, 0, 8);
 	lua_pushstring(L, h->pipeline);
 	lua_setfield(L, -2, "pipeline");
 	lua_pushinteger(L, h->run);
@@ -146,6 +186,17 @@ static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence
 		lua_pushvalue(L, sp->inputs);
 		lua_setfield(L, -2, "inputs");
 	}
+	if (url.len) {
+		lua_pushfstring(L, "%s/", buf_str(&url));
+		lua_setfield(L, -2, "url");
+		lua_pushfstring(L, "%s: step \"%s\" of run %I waits for a person. Answer it at %s/", h->pipeline, sp->name,
+		                (lua_Integer)h->run, buf_str(&url));
+	} else {
+		lua_pushfstring(L, "%s: step \"%s\" of run %I waits for a person. Answer it with: understudy answer %I '%s' VALUE",
+		                h->pipeline, sp->name, (lua_Integer)h->run, (lua_Integer)h->run, sp->name);
+	}
+	lua_setfield(L, -2, "text");
+	buf_free(&url);
 	buf_reset(&h->step.line);
 	CodecOptions hide = { &h->secrets, 0, 0, 0 };
 	if (codec_encode_as(L, -1, &h->step.line, &h->step.reason, &hide) == 0 &&
@@ -155,24 +206,55 @@ static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence
 	lua_settop(L, top);
 }
 
+/* Is UNDERSTUDY_WAIT=1 set, or --wait given? */
+static int wait_asked(const Host *h)
+{
+	const char *env = getenv("UNDERSTUDY_WAIT");
+	return h->opt->wait || (env && strcmp(env, "1") == 0);
+}
+
 /*
- * Ask until a valid answer is typed, and push it. Returns how it was
- * answered: prompt, stdin, or default when the timeout passed.
+ * Ask until a valid answer comes, and push it. Returns how it was
+ * answered: prompt, stdin, web or remote (who in h->step.by), or default
+ * when the timeout passed. On a terminal, or with --wait, the step is
+ * visible as waiting until the caller ends it (remote_wait_end).
  */
 const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 {
 	Buf *prompt = &h->step.prompt, *reason = &h->step.reason;
-	int wrong = 0;
+	int wrong = 0, from_stdin = h->tty || !wait_asked(h);
+	const char *how = NULL;
+	if (!from_stdin && sp->secret)
+		host_fail(L, EXIT_USAGE, "step \"%s\" is secret: it is answered only at a terminal or with --answer '%s=VALUE'",
+		          sp->name, sp->name);
+	if (h->tty || !from_stdin)
+		remote_wait_begin(L, h, sp, occurrence);
 	if (sp->notify)
 		notify_waiting(L, h, sp, occurrence);
 	prompt_text(L, h, sp, occurrence, prompt);
+	if (!from_stdin) {
+		/* Before the prompt's last line: how to answer, when nobody can here. */
+		const char *last = strrchr(buf_str(prompt), '\n');
+		size_t at = last ? (size_t)(last + 1 - prompt->data) : 0;
+		Buf rest = { 0 };
+		buf_adds(&rest, prompt->data + at);
+		prompt->len = at;
+		buf_addf(prompt, "  (waiting for an answer from elsewhere: understudy answer %lld '%s' VALUE)\n",
+		         (long long)h->run, sp->name);
+		buf_adds(prompt, buf_str(&rest));
+		buf_free(&rest);
+	}
 	for (;;) {
-		int rc = prompt_read_line(h, buf_str(prompt), sp->secret, sp->timeout_ms, &h->step.line);
+		int rc = read_line(L, h, sp, buf_str(prompt), from_stdin, &h->step.line, &how);
+		if (rc == PROMPT_REMOTE)
+			return how;
 		if (rc == PROMPT_TIMEOUT) {
 			fprintf(stderr, "  (no answer in %g s: the default is taken)\n", sp->timeout_ms / 1000.0);
 			lua_pushvalue(L, sp->def);
 			return "default";
 		}
+		if (rc == PROMPT_INTERRUPTED || rc == PROMPT_EOF)
+			remote_wait_end(h, "interrupted", NULL, NULL);
 		if (rc == PROMPT_INTERRUPTED)
 			host_raise_interrupt(L, "interrupted at step \"%s\"", sp->name);
 		if (rc == PROMPT_EOF)
@@ -184,9 +266,11 @@ const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 			lua_pop(L, 1);
 		}
 		/* Lines from a file or a pipe do not get better by asking again: three wrong ones end the run. */
-		if (!h->tty && ++wrong == WRONG_ANSWERS_MAX)
+		if (!h->tty && ++wrong == WRONG_ANSWERS_MAX) {
+			remote_wait_end(h, "interrupted", NULL, NULL);
 			host_fail(L, EXIT_USAGE, "step \"%s\": %d wrong answers in a row from standard input, the last: %s;"
 			          " answer it with --answer '%s=VALUE'", sp->name, wrong, buf_str(reason), sp->name);
+		}
 		fprintf(stderr, "  ! %s\n", buf_str(reason));
 		/* Ask again with the prompt's last line only. */
 		const char *last = strrchr(buf_str(prompt), '\n');

@@ -4,14 +4,15 @@
 
 #include "step.h"
 
-/* Read one line of answer (timeout_ms 0: wait for ever). */
-enum { PROMPT_LINE = 1, PROMPT_EOF = 0, PROMPT_INTERRUPTED = -1, PROMPT_TIMEOUT = -2 };
-int prompt_read_line(Host *h, const char *prompt, int secret, int timeout_ms, Buf *out);
+/* What reading an answer line gave. */
+enum { PROMPT_REMOTE = 2, PROMPT_LINE = 1, PROMPT_EOF = 0, PROMPT_INTERRUPTED = -1, PROMPT_TIMEOUT = -2 };
 
 /*
- * Ask until a valid answer is typed, and push it (a notify URL hears the
- * step waiting first). Returns how it was answered: "prompt", "stdin", or
- * "default" when the timeout took the default.
+ * Ask until a valid answer comes, and push it (a notify URL hears the
+ * step waiting first). Returns how it was answered: "prompt", "stdin",
+ * "web" or "remote" (who in h->step.by, a note in h->step.note), or
+ * "default" when the timeout took the default. On a terminal, or with
+ * --wait, the step is visible as waiting until remote_wait_end.
  */
 const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence);
 

@@ -1,6 +1,7 @@
 /* rows.c: the history's rows as Lua tables: the one place a stored value becomes a Lua value. */
 #include "rows.h"
 #include "clock.h"
+#include "remote.h"
 
 #include <lauxlib.h>
 #include <string.h>
@@ -93,6 +94,7 @@ static void push_step(lua_State *L, const StoreStep *s)
 	set_time(L, "finished_at", s->finished_ms);
 	if (s->duration_ms >= 0)
 		set_integer(L, "duration_ms", s->duration_ms);
+	set_string(L, "note", s->note);
 	set_string(L, "run_status", s->run_status);
 }
 
@@ -175,9 +177,49 @@ fail:
 	return -1;
 }
 
+/* Append a wait still waiting, with its runner alive, as a table. */
+static int append_wait(void *ud, const StoreWait *w)
+{
+	List *l = ud;
+	lua_State *L = l->L;
+	if (!remote_alive(w, clock_wall_ms()))
+		return 0;
+	lua_createtable(L, 0, 16);
+	set_integer(L, "id", w->id);
+	set_integer(L, "run", w->run);
+	set_string(L, "pipeline", w->pipeline);
+	set_string(L, "step", w->step);
+	set_integer(L, "occurrence", w->occurrence);
+	set_string(L, "type", w->type);
+	set_string(L, "instructions", w->instructions);
+	set_string(L, "inputs", w->inputs);
+	set_string(L, "choices", w->choices);
+	set_string(L, "default", w->default_value);
+	set_string(L, "candidate", w->candidate);
+	set_boolean(L, "secret", w->secret);
+	set_string(L, "operator", w->operator);
+	set_string(L, "host", w->host);
+	set_time(L, "since", w->since_ms);
+	lua_rawseti(L, -2, ++l->n);
+	return 0;
+}
+
+int rows_push_waiting(lua_State *L, Store *s, const char *pipeline, int64_t run)
+{
+	StoreWaitFilter f = { .run = run, .pipeline = pipeline, .open = 1 };
+	List l = { L, 0 };
+	lua_newtable(L);
+	return list_end(L, s->m->waits(s, &f, append_wait, &l));
+}
+
 int rows_push_history(lua_State *L, Store *s, const char *pipeline, const char *step)
 {
-	StoreStepFilter f = { .pipeline = pipeline, .name = step };
+	return rows_push_steps(L, s, pipeline, step, NULL);
+}
+
+int rows_push_steps(lua_State *L, Store *s, const char *pipeline, const char *step, const char *kind)
+{
+	StoreStepFilter f = { .pipeline = pipeline, .name = step, .kind = kind };
 	List l = { L, 0 };
 	lua_newtable(L);
 	return list_end(L, s->m->steps(s, &f, append_step, &l));

@@ -16,7 +16,11 @@
  */
 int rows_push_runs(lua_State *L, Store *s, const char *pipeline);   /* newest first */
 int rows_push_run(lua_State *L, Store *s, int64_t id);   /* with its steps and logs; nil when absent */
+/* The steps waiting for a person now (run 0: in any run), newest first; their runners alive. */
+int rows_push_waiting(lua_State *L, Store *s, const char *pipeline, int64_t run);
 int rows_push_history(lua_State *L, Store *s, const char *pipeline, const char *step);
+/* The same, of one kind of step (NULL: any). */
+int rows_push_steps(lua_State *L, Store *s, const char *pipeline, const char *step, const char *kind);
 /*
  * report: { steps = {...}, conflicts = {...}, checks = {...},
  * disagreements = {...} }, each step with its candidate's streak.

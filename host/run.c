@@ -166,8 +166,8 @@ static const char *pipeline_name(lua_State *L, const Options *opt, const char *s
 	return lua_pushlstring(L, base, n);
 }
 
-/* The operator: --operator, else $USER, else the account name. */
-static const char *operator_name(lua_State *L, const Options *opt)
+/* The operator: --operator, else $USER, else the account name ([-0, +1]). */
+const char *run_operator(lua_State *L, const Options *opt)
 {
 	const char *user = getenv("USER");
 	struct passwd *pw;
@@ -259,7 +259,7 @@ void run_begin(lua_State *L, Host *h, int words, const char *hash)
 	char hostname[256] = "", cwd[4096];
 	StoreRun info;
 
-	h->operator = operator_name(L, opt);
+	h->operator = run_operator(L, opt);
 	h->tty = isatty(STDIN_FILENO);
 	stdlib_open(L);
 	outside_open(L);
@@ -325,7 +325,7 @@ static int run_end(lua_State *L, Host *h, int status)
 		status_word = host_interrupted || code == EXIT_INTERRUPTED ? "interrupted" : "failed";
 		if (host_interrupted)
 			child_end_every();
-		if (code == EXIT_FAILED)
+		if (code == EXIT_FAILED && !(trace && !*trace))   /* a traceback of "": none is wanted */
 			lua_pushfstring(L, "%s\n%s", msg, trace ? trace : buf_str(&h->traceback));
 		else
 			lua_pushstring(L, msg);

@@ -18,6 +18,8 @@ int script_load(lua_State *L, const char *path, char hash[65]);
 void answers_load(lua_State *L, const Options *opt);
 /* Open the history, or fail with code 3. */
 Store *history_open(lua_State *L, Host *h, int create);
+/* Who answers: --operator, else $USER, else the account name ([-0, +1]). */
+const char *run_operator(lua_State *L, const Options *opt);
 /* Begin a run of h->pipeline: its globals, the prelude, the run's row; words is {[0] = script, args...}. */
 void run_begin(lua_State *L, Host *h, int words, const char *hash);
 

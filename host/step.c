@@ -3,6 +3,7 @@
 #include "answer.h"
 #include "ladder.h"
 #include "prompt.h"
+#include "remote.h"
 #include "replay.h"
 #include "sha256.h"
 
@@ -241,7 +242,7 @@ static int l_manual(lua_State *L)
 	StoreStep row;
 	Candidate cand = { 0 };
 	char secret_hash[65];
-	const char *how = NULL;
+	const char *how = NULL, *failed;
 	int ans, streak = 0, n;
 
 	answer_spec_read(L, &sp);
@@ -278,7 +279,24 @@ static int l_manual(lua_State *L)
 
 	step_row(h, &s, &row);
 	row.how = how;
+	if (strcmp(how, "web") == 0 || strcmp(how, "remote") == 0) {
+		row.operator = buf_str(&h->step.by);   /* who answered, from elsewhere */
+		row.note = h->step.note.len ? host_hide_secrets(L, buf_str(&h->step.note)) : NULL;
+	}
 	row.instructions = host_hide_secrets(L, lua_tostring(L, 2));
+	if ((failed = answer_failed(L, ans))) {
+		/* A person said the step did not get done: recorded failed, and the run fails. */
+		if (!*failed && row.note)
+			failed = row.note;
+		lua_pushfstring(L, "answered fail by %s%s%s", row.operator, *failed ? ": " : "", failed);
+		row.status = "failed";
+		row.error = host_hide_secrets(L, lua_tostring(L, -1));
+		step_commit(L, h, &row);
+		remote_wait_end(h, "answered", row.operator, how);
+		step_status(h, &row, NULL);
+		lua_pushfstring(L, "step \"%s\" failed: %s", sp.name, row.error);
+		return host_raise(L, EXIT_FAILED, lua_tostring(L, -1), "");   /* a person's word: no traceback */
+	}
 	row.secret = sp.secret;
 	buf_reset(&h->step.output);
 	if (sp.secret) {
@@ -309,6 +327,7 @@ static int l_manual(lua_State *L)
 	}
 	row.error = h->step.errors.len ? host_hide_secrets(L, buf_str(&h->step.errors)) : NULL;
 	step_commit(L, h, &row);
+	remote_wait_end(h, strcmp(how, "default") == 0 ? "default" : "answered", row.operator, how);
 	step_status(h, &row, sp.secret ? "(secret)" : row.output);
 	if (strcmp(how, "candidate") == 0)
 		fprintf(stderr, "  %s answered by candidate: %d/%d agreed\n", sp.name, streak, sp.trust);
@@ -448,6 +467,8 @@ static int l_auto(lua_State *L)
 /* Register manual and auto, and the registry tables they use. */
 void step_open(lua_State *L)
 {
+	luaL_newmetatable(L, FAIL_MT);
+	lua_pop(L, 1);
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, OCCURRENCES);
 	lua_newtable(L);

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include "buf.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* A run. On the way in, id is 0 (the store gives one) or kept (copy). */
 typedef struct StoreRun {
@@ -65,6 +65,7 @@ typedef struct StoreStep {
 	int64_t started_ms;
 	int64_t finished_ms;
 	int64_t duration_ms;       /* -1: none */
+	const char *note;          /* what the person who answered added, or NULL */
 	const char *run_status;    /* out, export only: the run's status */
 } StoreStep;
 
@@ -78,11 +79,67 @@ typedef struct StoreLog {
 	int64_t at_ms;
 } StoreLog;
 
+/*
+ * A manual step waiting for a person, visible to every answerer: the
+ * runner's terminal, `understudy answer`, the page. state is waiting until
+ * the runner ends it: answered, default (its timeout took the default),
+ * or interrupted. A runner beats (beat_ms) while it waits; one that died
+ * without ending its waits is told by its pid on its host, or by an old beat.
+ */
+typedef struct StoreWait {
+	int64_t id;                /* in: 0 (the store gives one) */
+	int64_t run;
+	const char *pipeline, *step;
+	int occurrence;
+	const char *type;          /* done|string|number|boolean|choice|json */
+	const char *instructions;
+	const char *inputs;        /* JSON, or NULL */
+	const char *choices;       /* JSON array, or NULL */
+	const char *default_value; /* JSON, or NULL */
+	const char *candidate;     /* the candidate's proposal as JSON, or NULL */
+	int secret;
+	const char *operator;      /* who started the run */
+	const char *host;
+	long pid;
+	int64_t since_ms, beat_ms;
+	const char *state;         /* waiting | answered | default | interrupted */
+	const char *answered_by;   /* who answered, when answered */
+	const char *how;           /* how: prompt, stdin, web, remote... */
+	int64_t ended_ms;          /* 0: still waiting */
+} StoreWait;
+
+/* Which waits a query returns, newest first. */
+typedef struct StoreWaitFilter {
+	int64_t id;                /* 0: any */
+	int64_t run;               /* 0: any */
+	const char *pipeline;      /* NULL: any */
+	const char *step;          /* NULL: any */
+	int open;                  /* 1: only those still waiting */
+} StoreWaitFilter;
+
+/*
+ * An answer offered to a waiting step from elsewhere (`answer`, the page).
+ * The runner settles it: taken, refused (with the reason: a wrong answer,
+ * or validate said no), or late (another answer came first).
+ */
+typedef struct StoreOffer {
+	int64_t id;                /* in: 0 (the store gives one) */
+	int64_t wait;
+	const char *value;         /* the answer as text, as typed at a prompt */
+	const char *note;
+	const char *operator;      /* who answers */
+	const char *how;           /* web | remote */
+	int64_t at_ms;
+	const char *state;         /* offered | taken | refused | late */
+	const char *reason;
+} StoreOffer;
+
 /* Which steps a query returns. */
 typedef struct StoreStepFilter {
 	int64_t run;               /* 0: any */
 	const char *pipeline;      /* NULL: any */
 	const char *name;          /* NULL: any */
+	const char *kind;          /* NULL: any; manual | auto */
 	int by_id;                 /* order: 1 by id (export, copy), 0 by run then seq */
 } StoreStepFilter;
 
@@ -125,6 +182,8 @@ typedef int (*StoreNameFn)(void *ud, const char *name);
 typedef int (*StoreStatsFn)(void *ud, const StoreStepStats *stats);
 typedef int (*StoreAnswerFn)(void *ud, const StoreAnswer *answer);
 typedef int (*StoreCheckFn)(void *ud, const StoreCheck *check);
+typedef int (*StoreWaitFn)(void *ud, const StoreWait *wait);
+typedef int (*StoreOfferFn)(void *ud, const StoreOffer *offer);
 
 /* What report reads, one callback per kind of row; NULL callbacks are skipped. */
 typedef struct StoreReport {
@@ -190,6 +249,36 @@ typedef struct StoreMethods {
 	int (*ids_sync)(Store *s, const int64_t at_least[3]);
 	/* The largest run, step and log ids (0: none), to copy more after them. */
 	int (*ids_max)(Store *s, int64_t max[3]);
+
+	/* A step begins waiting for a person, committed at once; its id, 0 on error. */
+	int64_t (*wait_begin)(Store *s, const StoreWait *w);
+	/*
+	 * The runner's word on a wait. state NULL: still waiting, beat at
+	 * now_ms. Else the wait ends in state, answered by whom and how,
+	 * taking offer (0: none); the offers still waiting become late.
+	 */
+	int (*wait_end)(Store *s, int64_t wait, const char *state, const char *by, const char *how, int64_t offer,
+	                int64_t now_ms);
+	int (*waits)(Store *s, const StoreWaitFilter *f, StoreWaitFn fn, void *ud);
+	/* Offer an answer: its id, 0 when the wait is not waiting any more, -1 on error. */
+	int64_t (*offer)(Store *s, const StoreOffer *o);
+	/* A wait's offers still to settle, oldest first (wait 0: the one offer id). */
+	int (*offers)(Store *s, int64_t wait, int64_t id, StoreOfferFn fn, void *ud);
+	/* The runner refuses an offer, saying why. */
+	int (*offer_refuse)(Store *s, int64_t offer, const char *reason);
+	/*
+	 * A descriptor that turns readable when an answer may have been
+	 * offered (PostgreSQL's LISTEN), -1 when there is none: poll the
+	 * offers every second then. NULL: never one. wait_drain reads what
+	 * made it readable; wait_close lets it go when no step waits any more
+	 * (a runner holds a second connection only while it waits).
+	 */
+	int (*wait_fd)(Store *s);
+	void (*wait_drain)(Store *s);
+	void (*wait_close)(Store *s);
+	/* A setting everyone who uses the history shares (the page's address): 1 with it in out, 0 when unset. */
+	int (*setting_get)(Store *s, const char *key, Buf *out);
+	int (*setting_put)(Store *s, const char *key, const char *value);
 } StoreMethods;
 
 /* The part of a store every backend shares; a backend's struct starts with it. */

@@ -94,6 +94,49 @@ static const char *const migrations[] = {
 	"  duration_ms, candidate_agrees) WHERE kind = 'manual';",
 	/* 2: every value an auto step returned, when it returned other than one. */
 	"ALTER TABLE steps ADD COLUMN results TEXT;",
+	/* 3: steps waiting for a person, answers offered to them from elsewhere, notes. */
+	"CREATE TABLE waits ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run INTEGER NOT NULL REFERENCES runs(id),"
+	"  pipeline TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  occurrence INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  instructions TEXT,"
+	"  inputs TEXT,"
+	"  choices TEXT,"
+	"  default_value TEXT,"
+	"  candidate TEXT,"
+	"  secret INTEGER NOT NULL DEFAULT 0,"
+	"  operator TEXT,"
+	"  host TEXT,"
+	"  pid INTEGER,"
+	"  since TEXT NOT NULL,"
+	"  beat TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  answered_by TEXT,"
+	"  how TEXT,"
+	"  ended_at TEXT"
+	");"
+	"CREATE INDEX waits_open ON waits(id) WHERE state = 'waiting';"
+	"CREATE INDEX waits_run ON waits(run, name);"
+	"CREATE TABLE offers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  wait INTEGER NOT NULL REFERENCES waits(id),"
+	"  value TEXT NOT NULL,"
+	"  note TEXT,"
+	"  operator TEXT NOT NULL,"
+	"  how TEXT NOT NULL,"
+	"  at TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  reason TEXT"
+	");"
+	"CREATE INDEX offers_wait ON offers(wait, id);"
+	"CREATE TABLE settings ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	");"
+	"ALTER TABLE steps ADD COLUMN note TEXT;",
 };
 
 
@@ -274,8 +317,8 @@ static const char insert_step_sql[] =
 	"INSERT INTO steps (id, run, pipeline, seq, name, occurrence, kind, how, instructions,"
 	" inputs, output, replayable, status, error, secret, secret_hash, candidate_output,"
 	" candidate_agrees, replay_of, operator, started_at, finished_at, duration_ms,"
-	" candidate_source, results)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" candidate_source, results, note)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char insert_log_sql[] = "INSERT INTO logs (id, run, seq, level, message, at) VALUES (?,?,?,?,?,?)";
 
 static Store *sq_open(const char *path, int create, const volatile sig_atomic_t *stop, Buf *err)
@@ -483,6 +526,7 @@ static int insert_step(sqlite3_stmt *st, const StoreStep *s)
 		sqlite3_bind_null(st, 23);
 	bind_text(st, 24, s->candidate_source);
 	bind_text(st, 25, s->results);
+	bind_text(st, 26, s->note);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -651,7 +695,7 @@ static int sq_runs(Store *s, const char *pipeline, int64_t id, StoreRunFn fn, vo
 	"s.id, s.run, s.pipeline, s.seq, s.name, s.occurrence, s.kind, s.how, s.instructions," \
 	" s.inputs, s.output, s.replayable, s.status, s.error, s.secret, s.candidate_output," \
 	" s.candidate_agrees, s.replay_of, s.operator, s.started_at, s.finished_at, s.duration_ms, s.results," \
-	" s.secret_hash, s.candidate_source"
+	" s.secret_hash, s.candidate_source, s.note"
 
 /* The step at the current row of st, in STEP_COLUMNS' order. */
 static StoreStep step_row(sqlite3_stmt *st)
@@ -665,7 +709,7 @@ static StoreStep step_row(sqlite3_stmt *st)
 		.candidate_agrees = (int)integer(st, 16, -1), .replay_of = integer(st, 17, 0), .operator = text(st, 18),
 		.started_ms = clock_from_iso(text(st, 19)), .finished_ms = clock_from_iso(text(st, 20)),
 		.duration_ms = integer(st, 21, -1), .results = text(st, 22), .secret_hash = text(st, 23),
-		.candidate_source = text(st, 24),
+		.candidate_source = text(st, 24), .note = text(st, 25),
 	};
 	return s;
 }
@@ -675,21 +719,21 @@ static int sq_steps(Store *s, const StoreStepFilter *f, StoreStepFn fn, void *ud
 	static const char by_seq[] =
 		"SELECT " STEP_COLUMNS ", r.status FROM steps s JOIN runs r ON r.id = s.run"
 		" WHERE (?1 = 0 OR s.run = ?1) AND (?2 IS NULL OR s.pipeline = ?2) AND (?3 IS NULL OR s.name = ?3)"
-		" ORDER BY s.run, s.seq";
+		" AND (?4 IS NULL OR s.kind = ?4) ORDER BY s.run, s.seq";
 	static const char by_id[] =
 		"SELECT " STEP_COLUMNS ", r.status FROM steps s JOIN runs r ON r.id = s.run"
 		" WHERE (?1 = 0 OR s.run = ?1) AND (?2 IS NULL OR s.pipeline = ?2) AND (?3 IS NULL OR s.name = ?3)"
-		" ORDER BY s.id";
+		" AND (?4 IS NULL OR s.kind = ?4) ORDER BY s.id";
 	SqliteStore *q = (SqliteStore *)s;
-	const char *params[3] = { NULL, f->pipeline, f->name };
-	int64_t ints[3] = { f->run, 0, 0 };
-	sqlite3_stmt *st = prepare(q, f->by_id ? by_id : by_seq, "cannot read the steps", "itt", params, ints);
+	const char *params[4] = { NULL, f->pipeline, f->name, f->kind };
+	int64_t ints[4] = { f->run, 0, 0, 0 };
+	sqlite3_stmt *st = prepare(q, f->by_id ? by_id : by_seq, "cannot read the steps", "ittt", params, ints);
 	int rc, stopped = 0;
 	if (!st)
 		return -1;
 	while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		StoreStep row = step_row(st);
-		row.run_status = text(st, 25);
+		row.run_status = text(st, 26);
 		stopped = fn(ud, &row);
 	}
 	return finish(q, st, rc, stopped, "cannot read the steps");
@@ -1194,6 +1238,164 @@ done:
 	return rc;
 }
 
+/* Run one statement of prepare's kind to its end; 0, or -1 with the error set. */
+static int run1(SqliteStore *q, const char *sql, const char *what, const char *types, const char *const *params,
+                const int64_t *ints)
+{
+	sqlite3_stmt *st = prepare(q, sql, what, types, params, ints);
+	if (!st)
+		return -1;
+	return finish(q, st, sqlite3_step(st), 0, what);
+}
+
+static int64_t sq_wait_begin(Store *s, const StoreWait *w)
+{
+	static const char sql[] =
+		"INSERT INTO waits (run, pipeline, name, occurrence, type, instructions, inputs, choices, default_value,"
+		" candidate, secret, operator, host, pid, since, beat, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'waiting')";
+	SqliteStore *q = (SqliteStore *)s;
+	char since[32];
+	clock_iso(w->since_ms, since);
+	const char *params[16] = { NULL, w->pipeline, w->step, NULL, w->type, w->instructions, w->inputs, w->choices,
+	                           w->default_value, w->candidate, NULL, w->operator, w->host, NULL, since, since };
+	int64_t ints[16] = { w->run, 0, 0, w->occurrence, 0, 0, 0, 0, 0, 0, w->secret, 0, 0, w->pid, 0, 0 };
+	if (run1(q, sql, "cannot record the waiting step", "ittittttttittitt", params, ints))
+		return 0;
+	return sqlite3_last_insert_rowid(q->db);
+}
+
+static int sq_wait_end(Store *s, int64_t wait, const char *state, const char *by, const char *how, int64_t offer,
+                       int64_t now_ms)
+{
+	static const char beat_sql[] = "UPDATE waits SET beat = ?2 WHERE id = ?1";
+	static const char end_sql[] =
+		"UPDATE waits SET ended_at = ?2, state = ?3, answered_by = ?4, how = ?5 WHERE id = ?1 AND state = 'waiting'";
+	static const char taken_sql[] = "UPDATE offers SET state = 'taken' WHERE id = ?1";
+	static const char late_sql[] = "UPDATE offers SET state = 'late' WHERE wait = ?1 AND state = 'offered'";
+	SqliteStore *q = (SqliteStore *)s;
+	const char *what = "cannot record the waiting step";
+	char now[32];
+	clock_iso(now_ms, now);
+	const char *params[5] = { NULL, now, state, by, how };
+	int64_t ints[5] = { wait, 0, 0, 0, 0 }, taken[1] = { offer };
+	if (!state)
+		return run1(q, beat_sql, what, "it", params, ints);
+	if (exec(q, "BEGIN IMMEDIATE", what))
+		return -1;
+	if (run1(q, end_sql, what, "itttt", params, ints) || (offer && run1(q, taken_sql, what, "i", NULL, taken)) ||
+	    run1(q, late_sql, what, "i", NULL, ints) || exec(q, "COMMIT", what)) {
+		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+#define WAIT_COLUMNS \
+	"id, run, pipeline, name, occurrence, type, instructions, inputs, choices, default_value, candidate, secret," \
+	" operator, host, pid, since, beat, state, answered_by, how, ended_at"
+
+static int sq_waits(Store *s, const StoreWaitFilter *f, StoreWaitFn fn, void *ud)
+{
+	static const char all_sql[] =
+		"SELECT " WAIT_COLUMNS " FROM waits WHERE (?1 = 0 OR id = ?1) AND (?2 = 0 OR run = ?2)"
+		" AND (?3 IS NULL OR pipeline = ?3) AND (?4 IS NULL OR name = ?4) ORDER BY id DESC";
+	static const char open_sql[] =
+		"SELECT " WAIT_COLUMNS " FROM waits WHERE state = 'waiting' AND (?1 = 0 OR id = ?1) AND (?2 = 0 OR run = ?2)"
+		" AND (?3 IS NULL OR pipeline = ?3) AND (?4 IS NULL OR name = ?4) ORDER BY id DESC";
+	SqliteStore *q = (SqliteStore *)s;
+	const char *params[4] = { NULL, NULL, f->pipeline, f->step };
+	int64_t ints[4] = { f->id, f->run, 0, 0 };
+	const char *what = "cannot read the waiting steps";
+	sqlite3_stmt *st = prepare(q, f->open ? open_sql : all_sql, what, "iitt", params, ints);
+	int rc, stopped = 0;
+	if (!st)
+		return -1;
+	while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		StoreWait w = {
+			.id = sqlite3_column_int64(st, 0), .run = sqlite3_column_int64(st, 1), .pipeline = text(st, 2),
+			.step = text(st, 3), .occurrence = (int)sqlite3_column_int64(st, 4), .type = text(st, 5),
+			.instructions = text(st, 6), .inputs = text(st, 7), .choices = text(st, 8), .default_value = text(st, 9),
+			.candidate = text(st, 10), .secret = (int)integer(st, 11, 0), .operator = text(st, 12),
+			.host = text(st, 13), .pid = (long)integer(st, 14, 0), .since_ms = clock_from_iso(text(st, 15)),
+			.beat_ms = clock_from_iso(text(st, 16)), .state = text(st, 17), .answered_by = text(st, 18),
+			.how = text(st, 19), .ended_ms = clock_from_iso(text(st, 20)),
+		};
+		stopped = fn(ud, &w);
+	}
+	return finish(q, st, rc, stopped, what);
+}
+
+static int64_t sq_offer(Store *s, const StoreOffer *o)
+{
+	/* One statement: the wait is still waiting when the offer goes in, or nothing goes in. */
+	static const char sql[] =
+		"INSERT INTO offers (wait, value, note, operator, how, at, state)"
+		" SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'offered' WHERE EXISTS (SELECT 1 FROM waits WHERE id = ?1 AND state = 'waiting')";
+	SqliteStore *q = (SqliteStore *)s;
+	char at[32];
+	clock_iso(o->at_ms, at);
+	const char *params[6] = { NULL, o->value, o->note, o->operator, o->how, at };
+	int64_t ints[6] = { o->wait, 0, 0, 0, 0, 0 };
+	if (run1(q, sql, "cannot offer the answer", "ittttt", params, ints))
+		return -1;
+	return sqlite3_changes(q->db) ? sqlite3_last_insert_rowid(q->db) : 0;
+}
+
+static int sq_offers(Store *s, int64_t wait, int64_t id, StoreOfferFn fn, void *ud)
+{
+	static const char sql[] =
+		"SELECT id, wait, value, note, operator, how, at, state, reason FROM offers"
+		" WHERE CASE WHEN ?1 = 0 THEN id = ?2 ELSE wait = ?1 AND state = 'offered' END ORDER BY id";
+	SqliteStore *q = (SqliteStore *)s;
+	int64_t ints[2] = { wait, id };
+	const char *what = "cannot read the offered answers";
+	sqlite3_stmt *st = prepare(q, sql, what, "ii", NULL, ints);
+	int rc, stopped = 0;
+	if (!st)
+		return -1;
+	while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		StoreOffer o = {
+			.id = sqlite3_column_int64(st, 0), .wait = sqlite3_column_int64(st, 1), .value = text(st, 2),
+			.note = text(st, 3), .operator = text(st, 4), .how = text(st, 5), .at_ms = clock_from_iso(text(st, 6)),
+			.state = text(st, 7), .reason = text(st, 8),
+		};
+		stopped = fn(ud, &o);
+	}
+	return finish(q, st, rc, stopped, what);
+}
+
+static int sq_offer_refuse(Store *s, int64_t offer, const char *reason)
+{
+	static const char sql[] = "UPDATE offers SET state = 'refused', reason = ?2 WHERE id = ?1 AND state = 'offered'";
+	const char *params[2] = { NULL, reason };
+	int64_t ints[2] = { offer, 0 };
+	return run1((SqliteStore *)s, sql, "cannot refuse the offered answer", "it", params, ints);
+}
+
+static int sq_setting_get(Store *s, const char *key, Buf *out)
+{
+	SqliteStore *q = (SqliteStore *)s;
+	const char *what = "cannot read the history's settings";
+	sqlite3_stmt *st = prepare(q, "SELECT value FROM settings WHERE key = ?1", what, "t", &key, NULL);
+	int rc, found = 0;
+	if (!st)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		buf_reset(out);
+		buf_adds(out, text(st, 0));
+		found = 1;
+		rc = SQLITE_DONE;
+	}
+	return finish(q, st, rc, 0, what) < 0 ? -1 : found;
+}
+
+static int sq_setting_put(Store *s, const char *key, const char *value)
+{
+	static const char sql[] =
+		"INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+	const char *params[2] = { key, value };
+	return run1((SqliteStore *)s, sql, "cannot keep the history's settings", "tt", params, NULL);
+}
 
 const StoreMethods store_sqlite_methods = {
 	.name = "sqlite",
@@ -1217,4 +1419,12 @@ const StoreMethods store_sqlite_methods = {
 	.empty = sq_empty,
 	.ids_sync = sq_ids_sync,
 	.ids_max = sq_ids_max,
+	.wait_begin = sq_wait_begin,
+	.wait_end = sq_wait_end,
+	.waits = sq_waits,
+	.offer = sq_offer,
+	.offers = sq_offers,
+	.offer_refuse = sq_offer_refuse,
+	.setting_get = sq_setting_get,
+	.setting_put = sq_setting_put,
 };

@@ -1,4 +1,4 @@
-/* views.c: the record's commands: runs, show, history, report, suggest, export, names, backup. */
+/* views.c: the record's commands: runs, show, history, report, suggest, export, names, backup, waiting. */
 #include "views.h"
 #include "run.h"
 #include "rows.h"
@@ -31,7 +31,7 @@ int view_run_abandoned(lua_State *L, int run)
 }
 
 /* Show runs whose process died as abandoned: in the rows at rows, or the one run at rows. */
-static void mark_abandoned(lua_State *L, int rows, int single)
+void view_mark_abandoned(lua_State *L, int rows, int single)
 {
 	int n = single ? 1 : (int)lua_rawlen(L, rows);
 	for (int i = 1; i <= n; i++) {
@@ -139,10 +139,12 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 		return export_command(L, h, opt);
 	lua_getfield(L, -1, cmd);
 
-	if (strcmp(cmd, "runs") == 0) {
+	if (strcmp(cmd, "waiting") == 0) {
+		rc = rows_push_waiting(L, h->store, opt->nwords ? opt->words[0] : NULL, 0);
+	} else if (strcmp(cmd, "runs") == 0) {
 		rc = rows_push_runs(L, h->store, opt->nwords ? opt->words[0] : NULL);
 		if (rc == 0)
-			mark_abandoned(L, lua_gettop(L), 0);
+			view_mark_abandoned(L, lua_gettop(L), 0);
 	} else if (strcmp(cmd, "show") == 0) {
 		char *end;
 		long long id = strtoll(opt->words[0], &end, 10);
@@ -152,7 +154,7 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 		if (rc == 0 && lua_isnil(L, -1))
 			return host_fail(L, EXIT_USAGE, "show: no run %s in %s", opt->words[0], store_where(h->store));
 		if (rc == 0)
-			mark_abandoned(L, lua_gettop(L), 1);
+			view_mark_abandoned(L, lua_gettop(L), 1);
 	} else {
 		const char *step = opt->nwords > 1 ? opt->words[1] : NULL;
 		rc = rows_push_history(L, h->store, opt->words[0], step);

@@ -13,5 +13,7 @@ int view_print(lua_State *L, Host *h, const Options *opt);
  * ran on this host and its process no longer exists.
  */
 int view_run_abandoned(lua_State *L, int run);
+/* Show runs whose process died as abandoned: in the list at rows, or the one run at rows (single). */
+void view_mark_abandoned(lua_State *L, int rows, int single);
 
 #endif

@@ -11,6 +11,12 @@ function M.value(text)
   return text
 end
 
+-- An ISO time from the record as people read it: 2026-11-28 10:19:07 (UTC); "" for none.
+function M.when(iso)
+  if not iso then return "" end
+  return (iso:gsub("T", " "):gsub("%.%d+Z$", ""))
+end
+
 function M.orNull(v)
   if v == nil then return json.null end
   return v

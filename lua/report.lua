@@ -165,36 +165,42 @@ local function next_sentence(steps, several)
   return "No manual step is waiting to be automated."
 end
 
-function M.report(data, as_json, min_runs)
+-- The report as --json and /api/report give it: a list, most human time first.
+function M.report_table(data, min_runs)
   local steps = analyse(data, min_runs)
-  if as_json then
-    local out = json.array()
-    for i, s in ipairs(steps) do
-      local conflicts = json.array()
-      for _, c in ipairs(s.conflicts or {}) do
-        conflicts[#conflicts + 1] = { inputs = value(c.inputs), output = value(c.output), count = c.n }
-      end
-      local differ = json.array()
-      for _, c in ipairs(s.check_differ or {}) do
-        differ[#differ + 1] = { inputs = value(c.inputs), auto_output = value(c.auto_output),
-                                manual_output = value(c.manual_output) }
-      end
-      out[i] = {
-        pipeline = s.pipeline, step = s.step, kind = s.last_kind, rank = i,
-        executions = s.executions, manual_executions = s.manual_executions,
-        auto_executions = s.auto_executions, distinct_outputs = s.distinct_outputs,
-        input_groups = s.input_groups, verdict = s.verdict, reason = s.reason,
-        human_ms = s.human_ms, median_human_ms = orNull(s.median_human_ms),
-        last_answer = value(s.last_answer), last_operator = orNull(s.last_operator),
-        candidate_agreement = s.candidate_runs > 0 and
-          { agreed = s.candidate_agreed, runs = s.candidate_runs, streak = s.streak } or json.null,
-        last_disagreement = s.disagreement and {
-          inputs = value(s.disagreement.inputs), output = value(s.disagreement.output),
-          candidate_output = value(s.disagreement.candidate_output),
-          error = orNull(s.disagreement.error) } or json.null,
-        conflicts = conflicts, disagreements = differ,
-      }
+  local out = json.array()
+  for i, s in ipairs(steps) do
+    local conflicts = json.array()
+    for _, c in ipairs(s.conflicts or {}) do
+      conflicts[#conflicts + 1] = { inputs = value(c.inputs), output = value(c.output), count = c.n }
     end
+    local differ = json.array()
+    for _, c in ipairs(s.check_differ or {}) do
+      differ[#differ + 1] = { inputs = value(c.inputs), auto_output = value(c.auto_output),
+                              manual_output = value(c.manual_output) }
+    end
+    out[i] = {
+      pipeline = s.pipeline, step = s.step, kind = s.last_kind, rank = i,
+      executions = s.executions, manual_executions = s.manual_executions,
+      auto_executions = s.auto_executions, distinct_outputs = s.distinct_outputs,
+      input_groups = s.input_groups, verdict = s.verdict, reason = s.reason,
+      human_ms = s.human_ms, median_human_ms = orNull(s.median_human_ms),
+      last_answer = value(s.last_answer), last_operator = orNull(s.last_operator),
+      candidate_agreement = s.candidate_runs > 0 and
+        { agreed = s.candidate_agreed, runs = s.candidate_runs, streak = s.streak } or json.null,
+      last_disagreement = s.disagreement and {
+        inputs = value(s.disagreement.inputs), output = value(s.disagreement.output),
+        candidate_output = value(s.disagreement.candidate_output),
+        error = orNull(s.disagreement.error) } or json.null,
+      conflicts = conflicts, disagreements = differ,
+    }
+  end
+  return out, steps
+end
+
+function M.report(data, as_json, min_runs)
+  local out, steps = M.report_table(data, min_runs)
+  if as_json then
     io.write(json.encode(format.clean(out)), "\n")
     return
   end

@@ -11,10 +11,7 @@ local function agrees(v)
   return v
 end
 
-local function when(iso)
-  if not iso then return "" end
-  return (iso:gsub("T", " "):gsub("%.%d+Z$", ""))
-end
+local when = format.when
 
 -- Print rows (lists of strings) under headers, columns aligned.
 local function grid(headers, rows)
@@ -46,20 +43,25 @@ local function emit(v)
   io.write(json.encode(format.clean(v)), "\n")
 end
 
-function M.runs(rows, as_json)
-  if as_json then
-    local out = json.array()
-    for i, r in ipairs(rows) do
-      out[i] = {
-        id = r.id, pipeline = r.pipeline, status = r.status,
-        started_at = r.started_at, finished_at = orNull(r.finished_at),
-        steps = r.steps, resumed_from = orNull(r.resumed_from),
-        operator = orNull(r.operator), host = orNull(r.host), script = orNull(r.script),
-        error = orNull(r.error),
-      }
-    end
-    return emit(out)
+-- What --json and the page's API give, as tables: runs, one run, waiting steps.
+M.tables = {}
+
+function M.tables.runs(rows)
+  local out = json.array()
+  for i, r in ipairs(rows) do
+    out[i] = {
+      id = r.id, pipeline = r.pipeline, status = r.status,
+      started_at = r.started_at, finished_at = orNull(r.finished_at),
+      steps = r.steps, resumed_from = orNull(r.resumed_from),
+      operator = orNull(r.operator), host = orNull(r.host), script = orNull(r.script),
+      error = orNull(r.error),
+    }
   end
+  return out
+end
+
+function M.runs(rows, as_json)
+  if as_json then return emit(M.tables.runs(rows)) end
   local lines = {}
   for i, r in ipairs(rows) do
     lines[i] = { tostring(r.id), r.pipeline, r.status, when(r.started_at),
@@ -68,29 +70,32 @@ function M.runs(rows, as_json)
   grid({ "RUN", "PIPELINE", "STATUS", "STARTED", "STEPS", "OPERATOR", "RESUMED FROM" }, lines)
 end
 
-function M.show(r, as_json)
-  if as_json then
-    local steps = json.array()
-    for i, s in ipairs(r.steps) do
-      steps[i] = {
-        seq = s.seq, name = s.name, occurrence = s.occurrence, kind = s.kind,
-        how = s.how, status = s.status, inputs = value(s.inputs),
-        output = value(s.output), error = orNull(s.error),
-        duration_ms = orNull(s.duration_ms), candidate_output = value(s.candidate_output),
-        candidate_agrees = agrees(s.candidate_agrees), secret = s.secret,
-        replayable = s.replayable, operator = orNull(s.operator),
-        started_at = orNull(s.started_at), finished_at = orNull(s.finished_at),
-      }
-    end
-    return emit({
-      id = r.id, pipeline = r.pipeline, status = r.status, error = orNull(r.error),
-      resumed_from = orNull(r.resumed_from), script = orNull(r.script),
-      script_hash = orNull(r.script_hash), args = value(r.args),
-      operator = orNull(r.operator), host = orNull(r.host),
-      started_at = r.started_at, finished_at = orNull(r.finished_at), steps = steps,
-      logs = #r.logs > 0 and r.logs or json.array(),
-    })
+function M.tables.run(r)
+  local steps = json.array()
+  for i, s in ipairs(r.steps) do
+    steps[i] = {
+      seq = s.seq, name = s.name, occurrence = s.occurrence, kind = s.kind,
+      how = s.how, status = s.status, inputs = value(s.inputs),
+      output = value(s.output), error = orNull(s.error),
+      duration_ms = orNull(s.duration_ms), candidate_output = value(s.candidate_output),
+      candidate_agrees = agrees(s.candidate_agrees), secret = s.secret,
+      replayable = s.replayable, operator = orNull(s.operator),
+      started_at = orNull(s.started_at), finished_at = orNull(s.finished_at),
+      note = orNull(s.note),
+    }
   end
+  return {
+    id = r.id, pipeline = r.pipeline, status = r.status, error = orNull(r.error),
+    resumed_from = orNull(r.resumed_from), script = orNull(r.script),
+    script_hash = orNull(r.script_hash), args = value(r.args),
+    operator = orNull(r.operator), host = orNull(r.host),
+    started_at = r.started_at, finished_at = orNull(r.finished_at), steps = steps,
+    logs = #r.logs > 0 and r.logs or json.array(),
+  }
+end
+
+function M.show(r, as_json)
+  if as_json then return emit(M.tables.run(r)) end
   io.write(string.format("run %d of %s: %s\n", r.id, r.pipeline, r.status))
   io.write(string.format("script   %s %s\n", r.script or "", r.args or ""))
   io.write(string.format("operator %s on %s\n", r.operator or "?", r.host or "?"))
@@ -123,6 +128,7 @@ function M.history(rows, as_json)
         kind = s.kind, how = s.how, status = s.status, inputs = value(s.inputs),
         output = value(s.output), duration_ms = orNull(s.duration_ms),
         started_at = s.started_at, operator = orNull(s.operator), secret = s.secret,
+        note = orNull(s.note),
       }
     end
     return emit(out)
@@ -136,10 +142,41 @@ function M.history(rows, as_json)
   grid({ "RUN", "SEQ", "STEP", "KIND", "HOW", "STATUS", "INPUTS", "VALUE", "TIME", "OPERATOR" }, lines)
 end
 
+-- waiting: the steps waiting for a person, in any run of the history.
+function M.tables.waiting(rows)
+  local out = json.array()
+  for i, w in ipairs(rows) do
+    out[i] = {
+      run = w.run, pipeline = w.pipeline, step = w.step, occurrence = w.occurrence,
+      type = w.type, instructions = orNull(w.instructions), inputs = value(w.inputs),
+      choices = value(w.choices), default = value(w.default), candidate = value(w.candidate),
+      secret = w.secret, since = w.since, operator = orNull(w.operator), host = orNull(w.host),
+    }
+  end
+  return out
+end
+
+function M.waiting(rows, as_json)
+  if as_json then return emit(M.tables.waiting(rows)) end
+  if #rows == 0 then
+    io.stderr:write("no step is waiting for an answer\n")
+    return
+  end
+  local lines = {}
+  for i, w in ipairs(rows) do
+    local name = w.occurrence > 1 and (w.step .. " #" .. w.occurrence) or w.step
+    local kind = w.type
+    if w.choices then kind = kind .. " " .. cell(w.choices, 30) end
+    lines[i] = { tostring(w.run), w.pipeline, name, kind, w.default and cell(w.default, 20) or "",
+                 when(w.since), w.operator or "" }
+  end
+  grid({ "RUN", "PIPELINE", "STEP", "TYPE", "DEFAULT", "WAITING SINCE", "STARTED BY" }, lines)
+end
+
 -- export: one step row, as a JSON line or a CSV record.
 local export_columns = { "run", "pipeline", "seq", "name", "occurrence", "kind", "how", "status",
   "inputs", "output", "error", "secret", "replayable", "candidate_output", "candidate_agrees",
-  "operator", "instructions", "started_at", "finished_at", "duration_ms", "run_status" }
+  "operator", "instructions", "started_at", "finished_at", "duration_ms", "run_status", "note" }
 
 local function csv_field(v)
   if v == nil then return "" end

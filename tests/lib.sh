@@ -63,7 +63,7 @@ history_dump() {
 # history_reset: no history at all again.
 history_reset() {
 	if on_pg; then
-		psql -Xq -d "$UNDERSTUDY_DB" -c "DROP TABLE IF EXISTS logs, steps, runs, understudy_meta CASCADE" 2>/dev/null
+		psql -Xq -d "$UNDERSTUDY_DB" -c "DROP TABLE IF EXISTS offers, waits, logs, steps, runs, understudy_meta CASCADE" 2>/dev/null
 	else
 		rm -f "$UNDERSTUDY_DB" "$UNDERSTUDY_DB"-wal "$UNDERSTUDY_DB"-shm
 	fi
@@ -82,6 +82,13 @@ pty() {
 	printf '%b' "$script" | "$TEST_BIN/ptyrun" -t 10 -- "$UNDERSTUDY" "$@" >pty.txt 2>pty.err
 	CODE=$?
 	OUT=$(cat pty.txt)
+}
+
+# eventually COMMAND...: wait until COMMAND succeeds (at most 10 s).
+eventually() {
+	local i
+	for i in $(seq 100); do "$@" && return 0; sleep 0.1; done
+	fail "never came true: $*"
 }
 
 # write FILE: stdin to FILE.

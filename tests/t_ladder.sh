@@ -121,10 +121,17 @@ LUA
 	same "$(wc -l <httpd.log)" "1"
 	same "$(jq -r '[.method, .path, .headers["content-type"]] | join(" ")' httpd.log)" "POST /hook application/json"
 	same "$(jq -c '.body | fromjson' httpd.log)" \
-		'{"inputs":{"version":"1.4"},"instructions":"Sign the release","occurrence":1,"pipeline":"n","run":1,"step":"sign-off"}'
+		'{"inputs":{"version":"1.4"},"instructions":"Sign the release","occurrence":1,"pipeline":"n","run":1,"step":"sign-off","text":"n: step \"sign-off\" of run 1 waits for a person. Answer it with: understudy answer 1 '"'sign-off'"' VALUE"}'
 	# Answered by a flag, nobody waits: no notification.
 	run_us 0 run n.lua --answer sign-off=y
 	same "$(wc -l <httpd.log)" "1"
+	# Once serve --url said where the page lives, the message links to it (text: what chat webhooks show).
+	timeout 2 "$UNDERSTUDY" serve --listen 127.0.0.1:0 --url https://understudy.example.com/ 2>/dev/null || :
+	echo y | "$UNDERSTUDY" run n.lua >out.txt 2>err.txt || fail "exit $?: $(cat err.txt)"
+	same "$(tail -1 httpd.log | jq -r '.body | fromjson | [.url, .text] | join(" | ")')" \
+		'https://understudy.example.com/ | n: step "sign-off" of run 3 waits for a person. Answer it at https://understudy.example.com/'
+	UNDERSTUDY_URL=http://box:8765 "$UNDERSTUDY" run n.lua <<<y >out.txt 2>err.txt || fail "exit $?: $(cat err.txt)"
+	same "$(tail -1 httpd.log | jq -r '.body | fromjson | .url')" 'http://box:8765/'
 	# A failed notification is a warning, never a failure.
 	kill $HTTPD_PID; wait $HTTPD_PID 2>/dev/null
 	echo y | "$UNDERSTUDY" run n.lua >out.txt 2>err.txt || fail "exit $?: $(cat err.txt)"

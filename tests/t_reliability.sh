@@ -8,13 +8,6 @@ gone() {
 	fail "process $1 was still running after ${2:-20} s"
 }
 
-# eventually COMMAND...: wait until COMMAND succeeds (at most 10 s).
-eventually() {
-	local i
-	for i in $(seq 100); do "$@" && return 0; sleep 0.1; done
-	fail "never came true: $*"
-}
-
 # no_process PATTERN: no process has PATTERN in its command line.
 no_process() { ! pgrep -f "$1" >/dev/null; }
 

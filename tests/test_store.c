@@ -895,7 +895,13 @@ static void check_refusals(void)
 	check(!s && strstr(buf_str(&err), want), "a newer schema is refused", "%s", buf_str(&err));
 	if (s)
 		store_close(s);
-	sql_on_target("UPDATE understudy_meta SET value = '2' WHERE key = 'schema_version'", "PRAGMA user_version = 2");
+	{
+		char pg_sql[128], sq_sql[64];
+		snprintf(pg_sql, sizeof pg_sql, "UPDATE understudy_meta SET value = '%d' WHERE key = 'schema_version'",
+		         STORE_SCHEMA_VERSION);
+		snprintf(sq_sql, sizeof sq_sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+		sql_on_target(pg_sql, sq_sql);
+	}
 	s = open_store(0, &err);
 	check(s != NULL, "the version set back, it opens", "%s", buf_str(&err));
 	if (s)
@@ -909,8 +915,12 @@ static void check_refusals(void)
 	      "other data is refused", "%s", buf_str(&err));
 	if (s)
 		store_close(s);
-	sql_on_target("ALTER TABLE understudy_meta_moved RENAME TO understudy_meta",
-	              "PRAGMA application_id = 1431529577; PRAGMA user_version = 2");
+	{
+		char sq_sql[96];
+		snprintf(sq_sql, sizeof sq_sql, "PRAGMA application_id = 1431529577; PRAGMA user_version = %d",
+		         STORE_SCHEMA_VERSION);
+		sql_on_target("ALTER TABLE understudy_meta_moved RENAME TO understudy_meta", sq_sql);
+	}
 	s = open_store(0, &err);
 	check(s != NULL, "ours again, it opens", "%s", buf_str(&err));
 	if (s)
