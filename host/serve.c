@@ -36,8 +36,9 @@
 #define CSP "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self';" \
 	" form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+/* A person's token; the strings belong to the Lua state (a table in the registry keeps them). */
 typedef struct Token {
-	char *name, *token;
+	const char *name, *token;
 } Token;
 
 typedef struct Request Request;
@@ -470,6 +471,23 @@ static const luaL_Reg db_functions[] = {
 	{ "answers", db_answers }, { "steps", db_steps }, { NULL, NULL },
 };
 
+/* Add a token (its strings kept by the table on top); the Token array grows in a userdata at the registry. */
+static void token_add(lua_State *L, Server *sv, const char *name, const char *token)
+{
+	Token *more = lua_newuserdatauv(L, (sv->ntokens + 1) * sizeof *more, 0);
+	if (sv->ntokens)
+		memcpy(more, sv->tokens, sv->ntokens * sizeof *more);
+	lua_setfield(L, LUA_REGISTRYINDEX, "understudy.serve.token_array");   /* the old one is garbage now */
+	lua_pushstring(L, name);
+	more[sv->ntokens].name = lua_tostring(L, -1);
+	luaL_ref(L, -2);
+	lua_pushstring(L, token);
+	more[sv->ntokens].token = lua_tostring(L, -1);
+	luaL_ref(L, -2);
+	sv->tokens = more;
+	sv->ntokens++;
+}
+
 /* Read --tokens FILE: NAME TOKEN a line, # comments. Raises naming file:line. */
 static void tokens_read(lua_State *L, Server *sv, const char *path)
 {
@@ -493,10 +511,7 @@ static void tokens_read(lua_State *L, Server *sv, const char *path)
 			host_fail(L, EXIT_USAGE, "serve: %s:%d: %s", path, n,
 			          k == 2 ? "a token needs at least " STR(TOKEN_MIN) " characters" : "want NAME TOKEN");
 		}
-		sv->tokens = realloc(sv->tokens, (sv->ntokens + 1) * sizeof *sv->tokens);
-		sv->tokens[sv->ntokens].name = strdup(name);
-		sv->tokens[sv->ntokens].token = strdup(token);
-		sv->ntokens++;
+		token_add(L, sv, name, token);
 	}
 	fclose(f);
 	if (sv->ntokens == 0)
@@ -519,21 +534,36 @@ static void host_take(Server *sv, const char *scheme, const char *host)
 	sv->nhosts++;
 }
 
-/* --url BASE: its scheme and host[:port] are this server's too. */
-static void url_take(lua_State *L, Server *sv, const char *url)
+/* --url BASE: its host[:port] into host (of size n), or 0 when it has none; the scheme's length. */
+static size_t url_host(const char *url, char *host, size_t n)
 {
 	const char *rest = strstr(url, "://");
-	char host[300];
-	size_t n;
-	if (!rest || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) || !rest[3])
-		host_fail(L, EXIT_USAGE, "serve: --url must be http://HOST[:PORT][/PATH] or https://..., not '%s'", url);
+	size_t k;
+	if (!rest || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+		return 0;
 	rest += 3;
-	n = strcspn(rest, "/?#");
-	if (n == 0 || n >= sizeof host)
-		host_fail(L, EXIT_USAGE, "serve: --url has no host: '%s'", url);
-	memcpy(host, rest, n);
-	host[n] = '\0';
-	host_take(sv, url[4] == 's' ? "https" : "http", host);
+	k = strcspn(rest, "/?#");
+	if (k == 0 || k >= n)
+		return 0;
+	memcpy(host, rest, k);
+	host[k] = '\0';
+	return (size_t)(rest - 3 - url);
+}
+
+/* Raise when --url is not http(s)://HOST[:PORT][/PATH]. */
+static void url_check(lua_State *L, const char *url)
+{
+	char host[300];
+	if (!url_host(url, host, sizeof host))
+		host_fail(L, EXIT_USAGE, "serve: --url must be http://HOST[:PORT][/PATH] or https://..., not '%s'", url);
+}
+
+/* --url's scheme and host[:port] are this server's too. */
+static void url_take(Server *sv, const char *url)
+{
+	char host[300];
+	if (url_host(url, host, sizeof host))
+		host_take(sv, url[4] == 's' ? "https" : "http", host);
 }
 
 /* ADDR:PORT into sa; raises on a bad one. */
@@ -570,6 +600,9 @@ int serve_command(lua_State *L, const Options *opt)
 	sv.h = h;
 	sv.url = opt->url;
 	listen_parse(L, listen, &sa);
+	lua_newtable(L);   /* keeps the tokens' strings */
+	lua_pushvalue(L, -1);
+	lua_setfield(L, LUA_REGISTRYINDEX, "understudy.serve.tokens");
 	if (opt->tokens) {
 		tokens_read(L, &sv, opt->tokens);
 	} else {
@@ -577,12 +610,14 @@ int serve_command(lua_State *L, const Options *opt)
 		if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
 			host_fail(L, EXIT_FAILED, "serve: no random bytes for a token: %s", strerror(errno));
 		hex(raw, sizeof raw, token_hex);
-		sv.tokens = calloc(1, sizeof *sv.tokens);
-		sv.tokens[0].name = strdup(run_operator(L, opt));
-		sv.tokens[0].token = strdup(token_hex);
-		sv.ntokens = 1;
-		lua_pop(L, 1);
+		run_operator(L, opt);
+		lua_insert(L, -2);
+		token_add(L, &sv, lua_tostring(L, -2), token_hex);
+		lua_remove(L, -2);
 	}
+	lua_pop(L, 1);
+	if (opt->url)
+		url_check(L, opt->url);
 	if (getrandom(sv.secret, sizeof sv.secret, 0) != (ssize_t)sizeof sv.secret)
 		host_fail(L, EXIT_FAILED, "serve: no random bytes: %s", strerror(errno));
 	host_signals_install(L);
@@ -625,7 +660,7 @@ int serve_command(lua_State *L, const Options *opt)
 		host_take(&sv, "http", where);
 	}
 	if (opt->url) {
-		url_take(L, &sv, opt->url);
+		url_take(&sv, opt->url);
 		/* Runners' notify messages link to the page from now on. */
 		if (h->store->m->setting_put(h->store, "serve_url", opt->url))
 			fprintf(stderr, "understudy: warning: %s\n", store_error(h->store));
@@ -660,11 +695,6 @@ int serve_command(lua_State *L, const Options *opt)
 	}
 	MHD_run(d);
 	MHD_stop_daemon(d);
-	for (size_t i = 0; i < sv.ntokens; i++) {
-		free(sv.tokens[i].name);
-		free(sv.tokens[i].token);
-	}
-	free(sv.tokens);
 	host_interrupt_forget(L);
 	fprintf(stderr, "understudy: serve stopped\n");
 	return EXIT_OK;
