@@ -185,5 +185,6 @@ int host_load_embedded(lua_State *L, const char *name);
 #define ANSWERS "understudy.answers"
 #define ANSWERS_USED "understudy.answers_used"
 #define REPLAY "understudy.replay"
+#define REPLAYED "understudy.replayed"   /* names of the manual steps replayed */
 
 #endif

@@ -41,13 +41,17 @@ static const Command commands[] = {
 	  "the terminal, or standard input lines when there is no terminal);\n"
 	  "every step is recorded. `understudy SCRIPT` is the same. Options may\n"
 	  "stand anywhere; after -- every word goes to the script as arg[N].\n" },
-	{ "resume", C_RESUME, 1, 1, "resume RUN",
+	{ "resume", C_RESUME, 1, 1, "resume RUN [--from STEP]",
 	  "rerun RUN; finished steps are replayed, not redone",
 	  "Run a failed or interrupted run's script again, with the same arguments,\n"
 	  "as a new run. Each step the run finished is replayed: its recorded value\n"
 	  "is returned and nothing is asked or executed again. From the first step\n"
 	  "that did not finish, the run is live. A run whose process died (shown as\n"
-	  "abandoned by runs) can be resumed too; one that finished ok cannot.\n" },
+	  "abandoned by runs) can be resumed too; one that finished ok cannot.\n"
+	  "With --from STEP, only the steps before STEP's first occurrence are\n"
+	  "replayed; STEP and all after it are asked or run anew. That is how an\n"
+	  "answer that made the run fail is changed:\n"
+	  "  understudy resume 5 --from sign-off --answer sign-off=y\n" },
 	{ "repl", C_REPL, 0, 1, "repl [SCRIPT]",
 	  "interactive Lua with manual() and auto()",
 	  "The Lua prompt, with manual() and auto(): an expression prints its value,\n"
@@ -159,7 +163,8 @@ static const OptDef optdefs[] = {
 	  "                         (postgresql://USER@HOST/DB; postgresql: alone takes\n"
 	  "                         libpq's PG* variables); else $UNDERSTUDY_DB, else\n"
 	  "                         $XDG_STATE_HOME/understudy/history.db" },
-	{ "from", 1, C_COPY, "--from DB              copy: the history to copy (a path or a URI)" },
+	{ "from", 1, C_COPY | C_RESUME, "--from DB              copy: the history to copy (a path or a URI)\n"
+	  "--from STEP            resume: replay up to STEP; ask or run STEP and after anew" },
 	{ "to", 1, C_COPY, "--to DB                copy: where to (made when it is a missing file)" },
 	{ "append", 0, C_COPY, "--append               copy: add to a history that holds runs already" },
 	{ "answer", 1, C_LIVE, "--answer STEP=VALUE    answer a manual step without asking (repeatable)" },

@@ -118,6 +118,13 @@ int replay_step(lua_State *L, Host *h, const Step *s)
 	if (store_step_add(h->store, &row))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	step_status(h, &row, output);
+	if (s->kind[0] == 'm') {
+		/* An --answer for it stays unused: the warning says how to answer it anew. */
+		lua_getfield(L, LUA_REGISTRYINDEX, REPLAYED);
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, s->name);
+		lua_pop(L, 1);
+	}
 	if ((n = replay_values(L, h, output, results)) < 0)
 		host_fail(L, EXIT_HISTORY, "step \"%s\": the recorded value cannot be read: %s", s->name, buf_str(&h->step.why));
 	lua_rotate(L, top + 1, n);   /* the values above the arguments, the record's tables after them */

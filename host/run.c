@@ -10,6 +10,7 @@
 #include "../stdlib/stdlib.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include <pwd.h>
@@ -134,22 +135,31 @@ void answers_load(lua_State *L, const Options *opt)
 }
 
 /* Warn about --answer/--answers entries that no step asked for. */
-static void answers_warn_unused(lua_State *L)
+static void answers_warn_unused(lua_State *L, const Host *h)
 {
 	lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS);
 	lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS_USED);
+	lua_getfield(L, LUA_REGISTRYINDEX, REPLAYED);
 	lua_pushnil(L);
-	while (lua_next(L, -3)) {
+	while (lua_next(L, -4)) {
 		lua_pop(L, 1);
 		if (lua_type(L, -1) == LUA_TSTRING) {
+			const char *name = lua_tostring(L, -1);
 			lua_pushvalue(L, -1);
-			if (lua_rawget(L, -3) == LUA_TNIL)
-				fprintf(stderr, "understudy: warning: no step \"%s\" asked for the answer given\n",
-				        lua_tostring(L, -2));
+			if (lua_rawget(L, -4) == LUA_TNIL) {
+				lua_pushvalue(L, -2);
+				if (lua_rawget(L, -4) != LUA_TNIL)
+					fprintf(stderr, "understudy: warning: the answer given for \"%s\" was not used: run %lld answered"
+					        " it already, and it was replayed; to answer it anew: understudy resume %lld --from '%s'"
+					        " --answer '%s=VALUE'\n", name, (long long)h->resumed_from, (long long)h->run, name, name);
+				else
+					fprintf(stderr, "understudy: warning: no step \"%s\" asked for the answer given\n", name);
+				lua_pop(L, 1);
+			}
 			lua_pop(L, 1);
 		}
 	}
-	lua_pop(L, 2);
+	lua_pop(L, 3);
 }
 
 /* The pipeline name: --name, else the script's file name without .lua. */
@@ -305,6 +315,17 @@ static void run_summary(Host *h, const char *status)
 		fprintf(stderr, "understudy: to go on from where it stopped: understudy resume %lld\n", (long long)h->run);
 }
 
+/* Does an error message start with where it happened ("file.lua:12:")? */
+static int says_where(const char *msg)
+{
+	size_t n = strcspn(msg, ":\n");
+	if (msg[n] != ':' || n == 0 || !isdigit((unsigned char)msg[n + 1]))
+		return 0;
+	for (n++; isdigit((unsigned char)msg[n]); n++)
+		;
+	return msg[n] == ':';
+}
+
 /*
  * End the run: status from how the script ended (status of its pcall,
  * error on top when not LUA_OK), recorded; returns the exit code.
@@ -325,14 +346,15 @@ static int run_end(lua_State *L, Host *h, int status)
 		status_word = host_interrupted || code == EXIT_INTERRUPTED ? "interrupted" : "failed";
 		if (host_interrupted)
 			child_end_every();
-		if (code == EXIT_FAILED && !(trace && !*trace))   /* a traceback of "": none is wanted */
+		/* A traceback of "": none is wanted; nor after error(msg, 0), a message that says no place. */
+		if (code == EXIT_FAILED && !(trace && !*trace) && !(lua_type(L, -1) == LUA_TSTRING && !says_where(msg)))
 			lua_pushfstring(L, "%s\n%s", msg, trace ? trace : buf_str(&h->traceback));
 		else
 			lua_pushstring(L, msg);
 		error = host_hide_secrets(L, lua_tostring(L, -1));
 		fprintf(stderr, "understudy: %s\n", error);
 	}
-	answers_warn_unused(L);
+	answers_warn_unused(L, h);
 	if (store_run_finish(h->store, h->run, status_word, error) != 0) {
 		fprintf(stderr, "understudy: history unusable: %s\n", store_error(h->store));
 		return code ? code : EXIT_HISTORY;
@@ -443,6 +465,48 @@ static void replay_steps(lua_State *L, Host *h, int run)
 	lua_pop(L, 1);
 }
 
+/*
+ * resume --from STEP: the steps on top are replayed only up to STEP's
+ * first occurrence; STEP and all after it run live. Raises when the run
+ * has no such step, naming those it has.
+ */
+static void replay_cut(lua_State *L, long long id, const char *step)
+{
+	int steps = lua_gettop(L), n = (int)lua_rawlen(L, steps), at = 0;
+	Buf names = { 0 };
+	for (int i = 1; i <= n && !at; i++) {
+		lua_rawgeti(L, steps, i);
+		lua_getfield(L, -1, "name");
+		if (strcmp(lua_tostring(L, -1), step) == 0)
+			at = i;
+		lua_pop(L, 2);
+	}
+	if (at) {
+		for (int i = at; i <= n; i++) {
+			lua_pushnil(L);
+			lua_rawseti(L, steps, i);
+		}
+		return;
+	}
+	lua_newtable(L);   /* the names said, each once, in the run's order */
+	for (int i = 1; i <= n; i++) {
+		lua_rawgeti(L, steps, i);
+		lua_getfield(L, -1, "name");
+		lua_pushvalue(L, -1);
+		if (lua_rawget(L, -4) == LUA_TNIL) {
+			buf_addf(&names, "%s\"%s\"", names.len ? ", " : "", lua_tostring(L, -2));
+			lua_pushvalue(L, -2);
+			lua_pushboolean(L, 1);
+			lua_rawset(L, -6);
+		}
+		lua_pop(L, 3);
+	}
+	lua_pushstring(L, names.len ? buf_str(&names) : "none");
+	buf_free(&names);
+	host_fail(L, EXIT_USAGE, "resume: run %I finished no step \"%s\" (it finished: %s)", (lua_Integer)id, step,
+	          lua_tostring(L, -1));
+}
+
 int resume_command(lua_State *L, const Options *opt)
 {
 	Host *h = host_get(L);
@@ -509,6 +573,8 @@ int resume_command(lua_State *L, const Options *opt)
 		fprintf(stderr, "understudy: warning: %s changed since run %lld; its steps are replayed while they match\n",
 		        script, id);
 	replay_steps(L, h, run);
+	if (opt->from)
+		replay_cut(L, id, opt->from);
 	lua_setfield(L, LUA_REGISTRYINDEX, REPLAY);
 	h->resumed_from = id;
 	lua_getfield(L, run, "pipeline");

@@ -473,6 +473,8 @@ void step_open(lua_State *L)
 	lua_setfield(L, LUA_REGISTRYINDEX, OCCURRENCES);
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, ANSWERS_USED);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, REPLAYED);
 	if (lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS) != LUA_TTABLE) {
 		lua_newtable(L);
 		lua_setfield(L, LUA_REGISTRYINDEX, ANSWERS);

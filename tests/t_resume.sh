@@ -280,3 +280,35 @@ LUA
 	has "$OUT" "fine"
 	has "$OUT" "timeout must be above 0 and at most 2073600 s"
 }
+
+test_resume_from_a_step_answers_it_anew() {
+	write ship.lua <<'LUA'
+local v = manual("version", "Version?", { default = "1.0" })
+local built = auto("build", function() io.open("built", "a"):write("x"):close() return "dist-" .. v end)
+local ok = manual("sign-off", "Ship " .. built .. "?", { type = "boolean" })
+if not ok then error("not signed off", 0) end
+print("shipped " .. built)
+LUA
+	run_us 1 run ship.lua --answer version=1.4 --answer sign-off=n
+	# error(message, 0): the message, no traceback.
+	has "$ERR" "understudy: not signed off"
+	lacks "$ERR" "stack traceback"
+	# A plain resume replays the "no", and says how to answer anew.
+	run_us 1 resume 1 --answer sign-off=y
+	has "$ERR" "the answer given for \"sign-off\" was not used: run 1 answered it already, and it was replayed;"
+	has "$ERR" "understudy resume 2 --from 'sign-off' --answer 'sign-off=VALUE'"
+	# --from replays what came before (the build is not redone) and asks the step anew.
+	run_us 0 resume 2 --from sign-off --answer sign-off=y
+	same "$OUT" "shipped dist-1.4"
+	same "$(cat built)" "x"
+	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT name, how FROM steps WHERE run = 3 ORDER BY seq) AS t")" \
+		"version:replay build:replay sign-off:flag"
+	# A step the run never finished: said, with those it finished.
+	run_us 2 resume 1 --force --from deploy
+	has "$ERR" 'resume: run 1 finished no step "deploy" (it finished: "version", "build", "sign-off")'
+	# An error that says where it happened keeps its traceback.
+	echo 'error("boom")' | write boom.lua
+	run_us 1 run boom.lua
+	has "$ERR" "boom.lua:1: boom"
+	has "$ERR" "stack traceback"
+}
