@@ -6,6 +6,7 @@
 #include "copy.h"
 #include "remote.h"
 #include "serve.h"
+#include "near.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -164,7 +165,7 @@ static const OptDef optdefs[] = {
 	  "                         libpq's PG* variables); else $UNDERSTUDY_DB, else\n"
 	  "                         $XDG_STATE_HOME/understudy/history.db" },
 	{ "from", 1, C_COPY | C_RESUME, "--from DB              copy: the history to copy (a path or a URI)\n"
-	  "--from STEP            resume: replay up to STEP; ask or run STEP and after anew" },
+	  "  --from STEP            resume: replay up to STEP, then ask and run anew" },
 	{ "to", 1, C_COPY, "--to DB                copy: where to (made when it is a missing file)" },
 	{ "append", 0, C_COPY, "--append               copy: add to a history that holds runs already" },
 	{ "answer", 1, C_LIVE, "--answer STEP=VALUE    answer a manual step without asking (repeatable)" },
@@ -192,7 +193,8 @@ static const OptDef optdefs[] = {
 
 static const char exit_help[] =
 	"Exit status: 0 ok; 1 the pipeline failed; 2 usage error, the script does not\n"
-	"compile, or three wrong answers in a row from standard input; 3 the history\n"
+	"compile or misuses a step (an unknown option, a bad type), or three wrong\n"
+	"answers in a row from standard input; 3 the history\n"
 	"database is unusable or damaged; 129 hung up (SIGHUP); 130 interrupted\n"
 	"(Ctrl-C, or end of input at a prompt); 143 terminated (SIGTERM). An\n"
 	"interrupted run can be resumed.\n";
@@ -282,9 +284,17 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		for (d = optdefs; d->name; d++)
 			if (strlen(d->name) == len && strncmp(d->name, name, len) == 0)
 				break;
-		if (!d->name)
-			return usage_error("unknown option %s%s", a,
-			                   nwords ? " (to pass it to the script, put it after --)" : "");
+		if (!d->name) {
+			const char *names[64], *near;
+			char hint[96];
+			int k = 0;
+			for (d = optdefs; d->name && k < 64; d++)
+				names[k++] = d->name;
+			near = near_word(name, names, k);
+			snprintf(hint, sizeof hint, " (did you mean --%s?)", near ? near : "");
+			return usage_error("unknown option %s%s", a, near ? hint
+			                   : nwords ? " (to pass it to the script, put it after --)" : "");
+		}
 		const char *value = NULL;
 		if (d->takes_value) {
 			if (eq)
@@ -340,9 +350,17 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		words++, nwords--;
 	} else {
 		struct stat st;
-		if (stat(words[0], &st) != 0)
+		if (stat(words[0], &st) != 0) {
+			const char *names[32], *near;
+			char hint[64];
+			int k = 0;
+			for (const Command *c = commands; c->name && k < 32; c++)
+				names[k++] = c->name;
+			near = near_word(words[0], names, k);
+			snprintf(hint, sizeof hint, " (did you mean %s?)", near ? near : "");
 			return usage_error("unknown command '%s'%s", words[0],
-			                   strchr(words[0], '.') ? " (no such script either)" : "");
+			                   near ? hint : strchr(words[0], '.') ? " (no such script either)" : "");
+		}
 		*cmd = command_find("run");
 	}
 	if (help || (*cmd)->bit == C_HELP) {

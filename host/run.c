@@ -1,5 +1,6 @@
 /* run.c: the commands that run scripts: run, resume, check. */
 #include "run.h"
+#include "near.h"
 #include "outside.h"
 #include "step.h"
 #include "child.h"
@@ -135,6 +136,24 @@ void answers_load(lua_State *L, const Options *opt)
 }
 
 /* Warn about --answer/--answers entries that no step asked for. */
+/* No step of that name asked for an --answer: say so, and which was meant when one is near. */
+static void warn_no_step(lua_State *L, const char *name)
+{
+	const char *asked[256], *near = NULL;
+	long n = 0;
+	lua_getfield(L, LUA_REGISTRYINDEX, OCCURRENCES);   /* the steps this run called, by name */
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) == LUA_TSTRING && n < 256)
+			asked[n++] = lua_tostring(L, -1);
+	}
+	near = near_word(name, asked, n);
+	fprintf(stderr, "understudy: warning: no step \"%s\" asked for the answer given%s%s%s\n", name,
+	        near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+	lua_pop(L, 1);
+}
+
 static void answers_warn_unused(lua_State *L, const Host *h)
 {
 	lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS);
@@ -153,7 +172,7 @@ static void answers_warn_unused(lua_State *L, const Host *h)
 					        " it already, and it was replayed; to answer it anew: understudy resume %lld --from '%s'"
 					        " --answer '%s=VALUE'\n", name, (long long)h->resumed_from, (long long)h->run, name, name);
 				else
-					fprintf(stderr, "understudy: warning: no step \"%s\" asked for the answer given\n", name);
+					warn_no_step(L, name);
 				lua_pop(L, 1);
 			}
 			lua_pop(L, 1);
@@ -300,8 +319,8 @@ void run_begin(lua_State *L, Host *h, int words, const char *hash)
 	lua_pop(L, 2);
 }
 
-/* The closing line: what the run did, and how to go on when it stopped. */
-static void run_summary(Host *h, const char *status)
+/* The closing line: what the run did, and how to go on when it stopped (a script's misuse: fix it first). */
+static void run_summary(Host *h, const char *status, int code)
 {
 	char human[32];
 	if (h->human_ms < 60000)
@@ -311,7 +330,7 @@ static void run_summary(Host *h, const char *status)
 	fprintf(stderr, "understudy: run %lld of %s %s%s%s: %d step%s, %d by a person, %s of human time\n",
 	        (long long)h->run, h->pipeline, host_colour(h, status), status, host_colour(h, NULL),
 	        h->seq, h->seq == 1 ? "" : "s", h->manual_steps, human);
-	if (strcmp(status, "ok") != 0)
+	if (strcmp(status, "ok") != 0 && code != EXIT_USAGE)
 		fprintf(stderr, "understudy: to go on from where it stopped: understudy resume %lld\n", (long long)h->run);
 }
 
@@ -359,7 +378,7 @@ static int run_end(lua_State *L, Host *h, int status)
 		fprintf(stderr, "understudy: history unusable: %s\n", store_error(h->store));
 		return code ? code : EXIT_HISTORY;
 	}
-	run_summary(h, status_word);
+	run_summary(h, status_word, code);
 	return code;
 }
 

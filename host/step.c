@@ -6,6 +6,7 @@
 #include "remote.h"
 #include "replay.h"
 #include "sha256.h"
+#include "near.h"
 
 #include <lauxlib.h>
 #include <stdarg.h>
@@ -26,7 +27,7 @@ int step_error(lua_State *L, const char *name, const char *fmt, ...)
 	lua_pushvfstring(L, fmt, ap);
 	va_end(ap);
 	lua_concat(L, 3);
-	return lua_error(L);
+	return host_raise(L, EXIT_USAGE, lua_tostring(L, -1), "");   /* the script's mistake: exit 2, no traceback */
 }
 
 /* Raise when the options table at idx has a key not in known. */
@@ -41,8 +42,11 @@ void step_opts_check(lua_State *L, int idx, const char *name, const char *const 
 		int i;
 		for (i = 0; known[i] && strcmp(known[i], k) != 0; i++)
 			;
-		if (!known[i])
-			step_error(L, name, "unknown option '%s'", k);
+		if (!known[i]) {
+			const char *near = near_word(k, known, -1);
+			step_error(L, name, "unknown option '%s'%s%s%s", k, near ? " (did you mean '" : "", near ? near : "",
+			           near ? "'?)" : "");
+		}
 		lua_pop(L, 1);
 	}
 }
@@ -55,7 +59,14 @@ const char *step_name(lua_State *L)
 {
 	size_t n, i = 0;
 	luaL_Buffer shown;
-	const char *name = luaL_checklstring(L, 1, &n);
+	const char *name;
+	if (lua_type(L, 1) != LUA_TSTRING) {
+		luaL_where(L, 1);
+		lua_pushfstring(L, "a step's name must be a string, not %s", luaL_typename(L, 1));
+		lua_concat(L, 2);
+		host_raise(L, EXIT_USAGE, lua_tostring(L, -1), "");
+	}
+	name = lua_tolstring(L, 1, &n);
 	const char *why = n == 0 ? "is empty" : n > STEP_NAME_MAX ? "is longer than " STR(STEP_NAME_MAX) " bytes"
 	                : strspn(name, " ") == n ? "is blank" : NULL;
 	while (!why && i < n) {
@@ -94,7 +105,7 @@ const char *step_name(lua_State *L)
 	lua_pushfstring(L, "step name \"%s\" %s", lua_tostring(L, -1), why);
 	lua_remove(L, -2);
 	lua_concat(L, 2);
-	lua_error(L);
+	host_raise(L, EXIT_USAGE, lua_tostring(L, -1), "");
 	return NULL;
 }
 

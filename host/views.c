@@ -3,6 +3,7 @@
 #include "run.h"
 #include "rows.h"
 #include "child.h"
+#include "near.h"
 #include "../stdlib/stdlib.h"
 
 #include <lauxlib.h>
@@ -119,11 +120,67 @@ static int print_name(void *ud, const char *name)
 	return 0;
 }
 
-/* runs, show, history, report, suggest, export: query the record and print it. */
+/* The pipelines' names, collected. */
+typedef struct Names {
+	lua_State *L;
+	int table;                 /* a list of the names, on the stack */
+	const char *want;
+	int found;
+} Names;
+
+static int collect_name(void *ud, const char *name)
+{
+	Names *n = ud;
+	lua_pushstring(n->L, name);
+	lua_rawseti(n->L, n->table, (lua_Integer)lua_rawlen(n->L, n->table) + 1);
+	n->found |= strcmp(name, n->want) == 0;
+	return 0;
+}
+
+/* Raise, exit 2, when the history has no pipeline of that name: naming the one meant, or those it has. */
+static void pipeline_check(lua_State *L, Host *h, const char *cmd, const char *pipeline)
+{
+	Names n = { L, 0, pipeline, 0 };
+	const char **known;
+	const char *near;
+	lua_Integer count;
+	Buf said = { 0 };
+	lua_newtable(L);
+	n.table = lua_gettop(L);
+	if (h->store->m->names(h->store, NULL, collect_name, &n))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
+	if (n.found) {
+		lua_pop(L, 1);
+		return;
+	}
+	count = (lua_Integer)lua_rawlen(L, n.table);
+	known = lua_newuserdatauv(L, (size_t)(count + 1) * sizeof *known, 0);
+	for (lua_Integer i = 1; i <= count; i++) {
+		lua_rawgeti(L, n.table, i);
+		known[i - 1] = lua_tostring(L, -1);   /* the table keeps it */
+		lua_pop(L, 1);
+	}
+	known[count] = NULL;
+	if ((near = near_word(pipeline, known, (long)count)))
+		buf_addf(&said, "; did you mean %s?", near);
+	else if (count == 0)
+		buf_adds(&said, "; it has no runs yet");
+	else
+		for (lua_Integer i = 0; i < count && i < 12; i++)
+			buf_addf(&said, "%s%s%s", i ? ", " : "; its pipelines: ", known[i], i == 11 && count > 12 ? ", ..." : "");
+	lua_pushstring(L, buf_str(&said));
+	buf_free(&said);
+	host_fail(L, EXIT_USAGE, "%s: no pipeline %s in %s%s", cmd, pipeline, store_where(h->store), lua_tostring(L, -1));
+}
+
+/* runs, show, history, report, suggest, export, waiting: query the record and print it. */
 int view_print(lua_State *L, Host *h, const Options *opt)
 {
 	const char *cmd = opt->command;
 	int rc;
+
+	if (opt->nwords && strcmp(cmd, "show") != 0 && strcmp(cmd, "backup") != 0)
+		pipeline_check(L, h, cmd, opt->words[0]);   /* the first word names a pipeline */
 
 	if (strcmp(cmd, "report") == 0 || strcmp(cmd, "suggest") == 0)
 		return report_command(L, h, opt);

@@ -97,12 +97,20 @@ write() { cat >"$1"; }
 # flat TEXT: TEXT with every run of spaces and newlines made one space.
 flat() { printf '%s' "$1" | tr -s ' \n' '  '; }
 
+# at_end COMMAND: run COMMAND when the test ends, passed or failed (a
+# process it started in the background must not outlive it).
+AT_END=:
+at_end() {
+	AT_END="$1; $AT_END"
+	trap "$AT_END" EXIT
+}
+
 # httpd_start: a real HTTP server on 127.0.0.1 for this test; sets $PORT,
 # logs requests to httpd.log, and is stopped when the test ends.
 httpd_start() {
 	python3 "$TESTS/httpd.py" httpd.port httpd.log 2>httpd.err &
 	HTTPD_PID=$!
-	trap 'kill $HTTPD_PID 2>/dev/null' EXIT
+	at_end "kill $HTTPD_PID 2>/dev/null"
 	local i
 	for i in $(seq 100); do [ -s httpd.port ] && break; sleep 0.05; done
 	[ -s httpd.port ] || fail "the test HTTP server did not start: $(cat httpd.err)"

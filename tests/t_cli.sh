@@ -120,5 +120,27 @@ test_script_error_exits_1_with_traceback() {
 test_help_fits_80_columns() {
 	run_us 0 --help
 	awk 'length > 80 { print; bad = 1 } END { exit bad }' out.txt || fail "--help has lines wider than 80 columns"
-	has "$OUT" "resume RUN                rerun RUN; finished steps are replayed, not redone"
+	has "$OUT" "resume RUN [--from STEP]  rerun RUN; finished steps are replayed, not redone"
+}
+
+test_did_you_mean_for_commands_options_and_steps() {
+	run_us 2 rnu x.lua
+	has "$ERR" "unknown command 'rnu' (did you mean run?)"
+	run_us 2 runs --jsno
+	has "$ERR" "unknown option --jsno (did you mean --json?)"
+	run_us 2 xyzzy
+	lacks "$ERR" "did you mean"
+	write s.lua <<'LUA'
+manual("sign-off", "Ship it?", { type = "boolean", tpye = "boolean" })
+LUA
+	run_us 2 run s.lua
+	has "$ERR" "s.lua:1: step \"sign-off\": unknown option 'tpye' (did you mean 'type'?)"
+	write s.lua <<'LUA'
+manual("sign-off", "Ship it?", { type = "boolean" })
+LUA
+	run_us 0 run s.lua --answer signoff=y --answer sign-off=y
+	has "$ERR" 'no step "signoff" asked for the answer given (did you mean "sign-off"?)'
+	run_us 0 run s.lua --answer deploy=y --answer sign-off=y
+	has "$ERR" 'no step "deploy" asked for the answer given'
+	lacks "$ERR" "did you mean"
 }

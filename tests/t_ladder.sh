@@ -84,13 +84,13 @@ LUA
 
 test_ladder_option_mistakes() {
 	echo 'manual("x", "?", { type = "string", trust = 2 })' | write t1.lua
-	run_us 1 run t1.lua
+	run_us 2 run t1.lua
 	has "$ERR" 't1.lua:1: step "x": trust needs a candidate'
 	echo 'manual("x", "?", { timeout = 5 })' | write t2.lua
-	run_us 1 run t2.lua
+	run_us 2 run t2.lua
 	has "$ERR" 'step "x": timeout needs a default'
 	echo 'manual("x", "?", { candidate = function() end, trust = 0 })' | write t3.lua
-	run_us 1 run t3.lua
+	run_us 2 run t3.lua
 	has "$ERR" "trust must be a whole number"
 }
 

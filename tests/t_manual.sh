@@ -73,13 +73,13 @@ test_type_inferred_from_default_and_choices() {
 	run_us 2 run infer.lua --answer n=abc
 	has "$ERR" 'not a number: "abc"'
 	echo 'manual("x", "?", { type = "number", default = "three" })' | write baddef.lua
-	run_us 1 run baddef.lua
+	run_us 2 run baddef.lua
 	has "$ERR" 'baddef.lua:1: step "x": default is wrong: expected a number, got a string'
 	echo 'manual("x", "?", { defualt = 1 })' | write typo.lua
-	run_us 1 run typo.lua
+	run_us 2 run typo.lua
 	has "$ERR" "typo.lua:1: step \"x\": unknown option 'defualt'"
 	echo 'manual("x", "?", { type = "colour" })' | write badtype.lua
-	run_us 1 run badtype.lua
+	run_us 2 run badtype.lua
 	has "$ERR" "unknown type 'colour'"
 }
 

@@ -122,8 +122,13 @@ LUA
 	has "$ERR" "no pipeline nope"
 	run_us 2 history p nostep
 	has "$ERR" 'no step "nostep" recorded in pipeline p'
-	run_us 0 runs none --json
-	same "$OUT" "[]"
+	# An unknown pipeline is a usage error everywhere, naming the one meant or those there are.
+	run_us 2 runs none --json
+	has "$ERR" "runs: no pipeline none in "
+	has "$ERR" "; its pipelines: "
+	run_us 2 report P
+	has "$ERR" "report: no pipeline P in "
+	has "$ERR" "; did you mean p?"
 }
 
 test_many_auto_steps_all_recorded() {

@@ -563,21 +563,21 @@ test_script_reads_as_lua_reads_it() {
 
 test_step_names_people_cannot_read_are_refused() {
 	printf 'auto("fine", function() end)\nauto("a\\0b", function() end)\n' >z.lua
-	run_us 1 run z.lua
+	run_us 2 run z.lua
 	has "$ERR" 'z.lua:2: step name "a\x00b" holds a NUL byte'
 	printf 'manual("two\\nlines", "?")\n' >n.lua
-	run_us 1 run n.lua
+	run_us 2 run n.lua
 	has "$ERR" 'n.lua:1: step name "two\x0Alines" holds a control character'
 	printf 'auto("caf\\xe9", function() end)\n' >u.lua
-	run_us 1 run u.lua
+	run_us 2 run u.lua
 	has "$ERR" 'u.lua:1: step name "caf\xE9" is not valid UTF-8'
 	printf 'auto("", function() end)\n' >e.lua
-	run_us 1 run e.lua
+	run_us 2 run e.lua
 	has "$ERR" 'e.lua:1: step name "" is empty'
 	local name why
 	while IFS='|' read -r name why; do
 		printf 'auto("%s", function() end)\n' "$name" >o.lua
-		run_us 1 run o.lua
+		run_us 2 run o.lua
 		has "$ERR" "o.lua:1: step name"
 		has "$ERR" "$why"
 	done <<'CASES'
@@ -588,7 +588,7 @@ zero\u{200b}width|holds an invisible or direction-changing character
 a=b|holds '=' (--answer STEP=VALUE could not name it)
 CASES
 	printf 'auto(string.rep("n", 201), function() end)\n' >long.lua
-	run_us 1 run long.lua
+	run_us 2 run long.lua
 	has "$ERR" "is longer than 200 bytes"
 	same "$(sql "SELECT group_concat(name, ' ') FROM steps")" "fine"
 }

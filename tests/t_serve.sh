@@ -8,7 +8,7 @@ serve_start() {
 	chmod 600 tokens
 	"$UNDERSTUDY" serve --listen 127.0.0.1:0 --tokens tokens "$@" 2>serve.err &
 	SERVE_PID=$!
-	trap 'kill $SERVE_PID 2>/dev/null' EXIT
+	at_end "kill $SERVE_PID 2>/dev/null"
 	eventually grep -q "understudy: open " serve.err
 	BASE=$(grep -o 'on http://127.0.0.1:[0-9]*' serve.err | head -1)
 	BASE=${BASE#on }
@@ -33,6 +33,7 @@ print("done", ok, env)
 LUA
 	"$UNDERSTUDY" run release.lua --wait </dev/null >runner.out 2>runner.err &
 	RUNNER_PID=$!
+	at_end "kill $RUNNER_PID 2>/dev/null"
 	eventually grep -q "understudy answer 1 'sign-off'" runner.err
 }
 
