@@ -200,8 +200,16 @@ int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text, size_t
 			luaL_setmetatable(L, FAIL_MT);
 			return 0;
 		}
-		lua_pushboolean(L, 1);
-		return 0;
+		/* Enter, or a word that says done; anything else may be a person saying it is not. */
+		static const char *const done[] = { "", "done", "y", "yes", "ok", "true", NULL };
+		for (int i = 0; done[i]; i++)
+			if (strcasecmp(buf_str(t), done[i]) == 0) {
+				lua_pushboolean(L, 1);
+				return 0;
+			}
+		buf_addf(reason, "press Enter (or answer done) when it is done, or fail (fail: why) when it is not; not \"%s\"",
+		         shown);
+		return -1;
 	}
 	/* Text after a NUL byte would be ignored by the comparisons below. */
 	if (sp->type != T_STRING && memchr(t->data ? t->data : "", '\0', t->len)) {
@@ -249,17 +257,35 @@ int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text, size_t
 		return -1;
 	}
 	case T_CHOICE: {
+		/* The choice itself; its number; the same but for case; or the start of only one. */
 		char *end;
 		long k = strtol(buf_str(t), &end, 10);
+		int caseless = 0, prefixed = 0, matches = 0;
 		for (int i = 1; i <= sp->nchoices; i++) {
+			const char *c;
 			lua_rawgeti(L, sp->choices, i);
-			if (strcmp(lua_tostring(L, -1), buf_str(t)) == 0)
-				return 0;
+			c = lua_tostring(L, -1);
 			lua_pop(L, 1);
+			if (strcmp(c, buf_str(t)) == 0) {
+				lua_rawgeti(L, sp->choices, i);
+				return 0;
+			}
+			if (!caseless && strcasecmp(c, buf_str(t)) == 0)
+				caseless = i;
+			if (t->len && strncasecmp(c, buf_str(t), t->len) == 0)
+				prefixed = i, matches++;
 		}
 		if (*end == '\0' && k >= 1 && k <= sp->nchoices) {
 			lua_rawgeti(L, sp->choices, (lua_Integer)k);
 			return 0;
+		}
+		if (caseless || matches == 1) {
+			lua_rawgeti(L, sp->choices, caseless ? caseless : prefixed);
+			return 0;
+		}
+		if (matches > 1) {
+			buf_addf(reason, "\"%s\" starts %d of the choices: say more", shown, matches);
+			return -1;
 		}
 		buf_addf(reason, "not one of the choices (a name, or 1 to %d): \"%s\"", sp->nchoices, shown);
 		return -1;

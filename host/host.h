@@ -44,7 +44,9 @@ typedef struct Options {
 	const char *from, *to;     /* copy --from DB --to DB */
 	int append;                /* copy --append */
 	int wait;                  /* --wait: without a terminal, wait for an answer from elsewhere */
-	const char *note;          /* answer --note */
+	const char *note;          /* answer --note TEXT: the last given */
+	const char **notes;        /* run, resume: --note STEP=TEXT, in order */
+	int nnotes;
 	const char *listen, *tokens, *url;   /* serve --listen --tokens --url */
 	const char *progname;
 } Options;
@@ -186,5 +188,6 @@ int host_load_embedded(lua_State *L, const char *name);
 #define ANSWERS_USED "understudy.answers_used"
 #define REPLAY "understudy.replay"
 #define REPLAYED "understudy.replayed"   /* names of the manual steps replayed */
+#define NOTES "understudy.notes"         /* --note STEP=TEXT */
 
 #endif

@@ -174,7 +174,8 @@ static const OptDef optdefs[] = {
 	{ "wait", 0, C_RUN | C_RESUME, "--wait                 without a terminal, a manual step waits for an answer\n"
 	  "                         from elsewhere (understudy answer, the page) instead\n"
 	  "                         of reading standard input; UNDERSTUDY_WAIT=1 too" },
-	{ "note", 1, C_ANSWER, "--note TEXT            answer: a note recorded with the answer" },
+	{ "note", 1, C_ANSWER | C_LIVE, "--note TEXT            answer: a note recorded with the answer; run, resume,\n"
+	  "                         repl: --note STEP=TEXT, with that step's answer" },
 	{ "listen", 1, C_SERVE, "--listen ADDR:PORT     serve: where (default 127.0.0.1:8765; port 0: any free)" },
 	{ "tokens", 1, C_SERVE, "--tokens FILE          serve: NAME TOKEN lines, one per person" },
 	{ "url", 1, C_SERVE, "--url BASE             serve: where people reach the page (behind a proxy);\n"
@@ -238,12 +239,18 @@ static const Command *command_find(const char *name)
 	return NULL;
 }
 
+/* The command a usage error is about, once known: its own help is the one to read. */
+static const char *usage_command;
+
 /* A usage error: one line saying what, a pointer to help, exit 2. */
 static int usage_error(const char *fmt, const char *a, const char *b)
 {
 	fputs("understudy: ", stderr);
 	fprintf(stderr, fmt, a, b);
-	fputs("\nTry 'understudy --help'.\n", stderr);
+	if (usage_command)
+		fprintf(stderr, "\nTry 'understudy help %s'.\n", usage_command);
+	else
+		fputs("\nTry 'understudy --help'.\n", stderr);
 	return EXIT_USAGE;
 }
 
@@ -262,6 +269,7 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 	memset(o, 0, sizeof *o);
 	o->progname = argv[0];
 	o->answers = answers;
+	o->notes = answers + argc;   /* the same array: --answer fills it from the start, --note from the middle */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (dashdash || a[0] != '-' || a[1] == '\0') {
@@ -321,7 +329,7 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "to") == 0) o->to = value;
 		else if (strcmp(d->name, "append") == 0) o->append = 1;
 		else if (strcmp(d->name, "wait") == 0) o->wait = 1;
-		else if (strcmp(d->name, "note") == 0) o->note = value;
+		else if (strcmp(d->name, "note") == 0) o->note = o->notes[o->nnotes++] = value;
 		else if (strcmp(d->name, "listen") == 0) o->listen = value;
 		else if (strcmp(d->name, "tokens") == 0) o->tokens = value;
 		else if (strcmp(d->name, "url") == 0) o->url = value;
@@ -377,6 +385,7 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		print_command_help(about);
 		return EXIT_OK;
 	}
+	usage_command = (*cmd)->name;
 	for (int i = 0; i < nseen; i++)
 		for (const OptDef *d = optdefs; d->name; d++)
 			if (strcmp(d->name, seen[i]) == 0 && !(d->commands & (*cmd)->bit))
@@ -426,7 +435,7 @@ int main(int argc, char **argv)
 	Options o;
 	const Command *cmd = NULL;
 	const char **words = calloc((size_t)argc + 1, sizeof *words);
-	const char **answers = calloc((size_t)argc + 1, sizeof *answers);
+	const char **answers = calloc(2 * (size_t)argc + 1, sizeof *answers);
 	lua_State *L;
 	int code;
 	if (!words || !answers) {

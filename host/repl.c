@@ -323,6 +323,8 @@ static void run_chunk(lua_State *L, Host *h, int nargs)
 	int base = lua_gettop(L) - nargs;
 	if (host_pcall(L, nargs, LUA_MULTRET) == LUA_OK) {
 		print_values(L, base);
+	} else if (host_interrupted || host_error_code(L, -1) != EXIT_FAILED) {
+		fprintf(stderr, "%s\n", host_error_text(L, -1));   /* Ctrl-C, a misuse: the message says it all */
 	} else {
 		const char *trace = host_error_trace(L, -1);
 		fprintf(stderr, "%s\n%s\n", host_error_text(L, -1), trace ? trace : buf_str(&h->traceback));

@@ -133,6 +133,16 @@ void answers_load(lua_State *L, const Options *opt)
 		lua_settable(L, -3);
 	}
 	lua_setfield(L, LUA_REGISTRYINDEX, ANSWERS);
+	lua_newtable(L);   /* --note STEP=TEXT */
+	for (int i = 0; i < opt->nnotes; i++) {
+		const char *a = opt->notes[i], *eq = strchr(a, '=');
+		if (!eq || eq == a)
+			host_fail(L, EXIT_USAGE, "--note %s: expected STEP=TEXT", a);
+		lua_pushlstring(L, a, (size_t)(eq - a));
+		lua_pushstring(L, eq + 1);
+		lua_settable(L, -3);
+	}
+	lua_setfield(L, LUA_REGISTRYINDEX, NOTES);
 }
 
 /* Warn about --answer/--answers entries that no step asked for. */

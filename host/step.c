@@ -293,6 +293,10 @@ static int l_manual(lua_State *L)
 	if (strcmp(how, "web") == 0 || strcmp(how, "remote") == 0) {
 		row.operator = buf_str(&h->step.by);   /* who answered, from elsewhere */
 		row.note = h->step.note.len ? host_hide_secrets(L, buf_str(&h->step.note)) : NULL;
+	} else {
+		/* --note STEP=TEXT: the hidden text stays on the stack while the row is written. */
+		if (lua_getfield(L, LUA_REGISTRYINDEX, NOTES) == LUA_TTABLE && lua_getfield(L, -1, sp.name) == LUA_TSTRING)
+			row.note = host_hide_secrets(L, lua_tostring(L, -1));
 	}
 	row.instructions = host_hide_secrets(L, lua_tostring(L, 2));
 	if ((failed = answer_failed(L, ans))) {

@@ -33,6 +33,19 @@ local function grid(headers, rows)
   for _, row in ipairs(rows) do line(row) end
 end
 
+-- The notes people added to their answers, under the table: "  run/seq step (operator): note".
+local function notes(steps, with_run)
+  local first = true
+  for _, s in ipairs(steps) do
+    if s.note then
+      if first then io.write("\nnotes\n"); first = false end
+      local name = s.occurrence > 1 and (s.name .. " #" .. s.occurrence) or s.name
+      io.write(string.format("  %s%d %s (%s): %s\n", with_run and (s.run .. "/") or "", s.seq, name,
+        s.operator or "?", s.note))
+    end
+  end
+end
+
 local function output_text(s)
   if s.secret then return "(secret)" end
   if s.status ~= "ok" then return s.error and cell(s.error:match("^[^\n]*"), 40) or "" end
@@ -111,6 +124,7 @@ function M.show(r, as_json)
     lines[i] = { tostring(s.seq), name, s.kind, s.how, s.status, output_text(s), ms(s.duration_ms) }
   end
   grid({ "SEQ", "STEP", "KIND", "HOW", "STATUS", "VALUE", "TIME" }, lines)
+  notes(r.steps, false)
   if #r.logs > 0 then
     io.write("\nlog\n")
     for _, l in ipairs(r.logs) do
@@ -140,6 +154,7 @@ function M.history(rows, as_json)
                  cell(s.inputs, 24), output_text(s), ms(s.duration_ms), s.operator or "" }
   end
   grid({ "RUN", "SEQ", "STEP", "KIND", "HOW", "STATUS", "INPUTS", "VALUE", "TIME", "OPERATOR" }, lines)
+  notes(rows, true)
 end
 
 -- waiting: the steps waiting for a person, in any run of the history.

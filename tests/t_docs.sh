@@ -13,6 +13,21 @@ test_readme_packages_are_the_ci_packages() {
 	same "$readme" "$ci"
 }
 
+test_readme_first_command_needs_no_sudo() {
+	# A root shell in a fresh Debian container has no sudo: the command must not need it.
+	local cmd
+	cmd=$(readme_first_command)
+	case $cmd in sudo\ *|*"&& sudo "*) fail "the README's first command needs sudo: $cmd" ;; esac
+	has "$cmd" 'sudo=$(command -v sudo); $sudo apt-get update && $sudo apt-get install -y '
+	# Its apt-get part, with apt-get itself replaced, runs where there is no sudo.
+	mkdir -p fakebin
+	printf '#!/bin/sh\necho "apt-get $*" >>"%s/apt.log"\n' "$PWD" >fakebin/apt-get
+	chmod +x fakebin/apt-get
+	(PATH="$PWD/fakebin"; eval "${cmd%% && make*}") || fail "the install part failed"   # no sudo on this PATH
+	has "$(cat apt.log)" "apt-get update"
+	has "$(cat apt.log)" "apt-get install -y build-essential"
+}
+
 test_readme_example_pipeline_runs() {
 	local cmd
 	cmd=$(readme_first_command | grep -o '\./understudy run .*')

@@ -162,3 +162,46 @@ LUA
 		"label:1:1 count:1:2 label:2:3 count:2:4 label:3:5 count:3:6"
 	same "$(sql "SELECT group_concat(output, ',') FROM (SELECT * FROM steps WHERE name = 'count' ORDER BY id) AS t")" "2,4,6"
 }
+
+test_choices_take_any_case_and_a_unique_start() {
+	write c.lua <<'LUA'
+print(manual("target", "Deploy where?", { choices = { "staging", "prod", "prod-eu" } }))
+LUA
+	printf 'STAGING\n' | "$UNDERSTUDY" run c.lua >out.txt 2>err.txt || fail "$(cat err.txt)"
+	same "$(cat out.txt)" "staging"
+	# "pro" starts two choices: asked again; "prod" is one exactly; "prod-E" starts only prod-eu.
+	printf 'pro\nprod\n' | "$UNDERSTUDY" run c.lua >out.txt 2>err.txt || fail "$(cat err.txt)"
+	same "$(cat out.txt)" "prod"
+	has "$(cat err.txt)" '"pro" starts 2 of the choices: say more'
+	run_us 0 run c.lua --answer target=prod-E
+	same "$OUT" "prod-eu"
+}
+
+test_a_done_step_takes_done_words_or_fail_and_asks_again_otherwise() {
+	write d.lua <<'LUA'
+print(manual("smoke test", "Click through checkout"))
+LUA
+	printf 'it is broken\nok\n' | "$UNDERSTUDY" run d.lua >out.txt 2>err.txt || fail "$(cat err.txt)"
+	same "$(cat out.txt)" "true"
+	has "$(cat err.txt)" 'press Enter (or answer done) when it is done, or fail (fail: why) when it is not; not "it is broken"'
+	run_us 0 run d.lua --answer "smoke test="
+	run_us 0 run d.lua --answer "smoke test=DONE"
+	run_us 1 run d.lua --answer "smoke test=fail"
+}
+
+test_notes_go_with_answers() {
+	write n.lua <<'LUA'
+manual("sign-off", "Ship it?", { type = "boolean" })
+LUA
+	run_us 0 run n.lua --answer sign-off=y --note "sign-off=metrics match the last release"
+	same "$(sql "SELECT note FROM steps")" "metrics match the last release"
+	run_us 0 show 1
+	has "$OUT" "1 sign-off (tester): metrics match the last release"
+	run_us 0 history n --json
+	same "$(jq -r '.[0].note' <<<"$OUT")" "metrics match the last release"
+	run_us 2 run n.lua --note sign-off
+	has "$ERR" "--note sign-off: expected STEP=TEXT"
+	# A usage error points at the command's own help.
+	run_us 2 history
+	has "$ERR" "Try 'understudy help history'."
+}

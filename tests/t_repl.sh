@@ -16,6 +16,7 @@ test_repl_ctrl_c_interrupts_code_not_the_prompt() {
 	pty 'expect > \nsend \\x03\nexpect > \nsendline while true do end\nsleep 300\nsend \\x03\nexpect interrupted\nexpect > \nsendline 6 * 7\nexpect 42\nexpect > \nsleep 200\nsend \\x04\n' repl
 	same "$CODE" "0"
 	has "$OUT" "interrupted"
+	lacks "$OUT" "stack traceback"   # Ctrl-C is no bug of the code typed
 	same "$(sql "SELECT status FROM runs")" "ok"
 }
 
