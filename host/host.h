@@ -82,7 +82,8 @@ typedef struct Host {
 	int tty;                   /* standard input is a terminal */
 	int history_lost;          /* a write failed: the run ends with EXIT_HISTORY, whatever caught it */
 	int colour;                /* stderr is a terminal and NO_COLOR is not set */
-	int manual_steps;          /* answered by a person (or candidate) in this run */
+	int manual_steps;          /* answered by a person (a flag, a default) in this run */
+	int candidate_steps;       /* answered by a trusted candidate alone */
 	int64_t human_ms;          /* their time */
 	StepBufs step;             /* the step being run's */
 	Buf line;                  /* repl.c: the line being read */

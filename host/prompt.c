@@ -125,14 +125,16 @@ static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, B
 	switch (sp->type) {
 	case T_DONE: buf_adds(b, " [Enter when done]"); break;
 	case T_NUMBER: buf_adds(b, " [number]"); break;
-	case T_BOOLEAN: buf_adds(b, " [y/n]"); break;
+	case T_BOOLEAN:   /* the default in capitals, as people know it */
+		buf_adds(b, !sp->def ? " [y/n]" : lua_toboolean(L, sp->def) ? " [Y/n]" : " [y/N]");
+		break;
 	case T_CHOICE: buf_addf(b, " [1-%d]", sp->nchoices); break;
 	case T_JSON: buf_adds(b, " [JSON]"); break;
 	default: break;
 	}
-	if (sp->def && sp->type != T_DONE) {
+	if (sp->def && sp->type != T_DONE && (sp->type != T_BOOLEAN || sp->proposed)) {
 		size_t mark = b->len;
-		buf_adds(b, " (default ");
+		buf_adds(b, sp->proposed ? " (the candidate proposes " : " (default ");
 		if (lua_type(L, sp->def) == LUA_TSTRING)
 			buf_adds(b, lua_tostring(L, sp->def));
 		else if (codec_encode(L, sp->def, b, &h->step.why)) {
@@ -141,6 +143,8 @@ static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, B
 		}
 		buf_addc(b, ')');
 	}
+	if (sp->timeout_ms)
+		buf_addf(b, " (the default in %g s)", sp->timeout_ms / 1000.0);
 	if (sp->secret)
 		buf_adds(b, " (hidden)");
 	buf_adds(b, "> ");

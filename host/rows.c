@@ -260,6 +260,8 @@ static int report_stats(void *ud, const StoreStepStats *t)
 	set_integer(L, "candidate_runs", t->candidate_runs);
 	set_integer(L, "candidate_agreed", t->candidate_agreed);
 	set_string(L, "last_kind", t->last_kind);
+	set_string(L, "last_how", t->last_how);
+	set_integer(L, "advance_answers", t->advance_answers);
 	set_string(L, "last_answer", t->last_answer);
 	set_string(L, "last_operator", t->last_operator);
 	set_string(L, "last_inputs", t->last_inputs);

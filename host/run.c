@@ -337,9 +337,12 @@ static void run_summary(Host *h, const char *status, int code)
 		snprintf(human, sizeof human, "%.1f s", (double)h->human_ms / 1000);
 	else
 		snprintf(human, sizeof human, "%.1f min", (double)h->human_ms / 60000);
-	fprintf(stderr, "understudy: run %lld of %s %s%s%s: %d step%s, %d by a person, %s of human time\n",
+	char candidate[48] = "";
+	if (h->candidate_steps)
+		snprintf(candidate, sizeof candidate, ", %d by the candidate", h->candidate_steps);
+	fprintf(stderr, "understudy: run %lld of %s %s%s%s: %d step%s, %d by a person%s, %s of human time\n",
 	        (long long)h->run, h->pipeline, host_colour(h, status), status, host_colour(h, NULL),
-	        h->seq, h->seq == 1 ? "" : "s", h->manual_steps, human);
+	        h->seq, h->seq == 1 ? "" : "s", h->manual_steps, candidate, human);
 	if (strcmp(status, "ok") != 0 && code != EXIT_USAGE)
 		fprintf(stderr, "understudy: to go on from where it stopped: understudy resume %lld\n", (long long)h->run);
 }

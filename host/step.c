@@ -201,9 +201,12 @@ void step_status(Host *h, const StoreStep *row, const char *value)
 	const char *v = value ? value : "";
 	int n = (int)strlen(v);
 	char when[32];
-	if (row->kind[0] == 'm' && strcmp(row->how, "replay") != 0) {
+	if (row->kind[0] == 'm' && strcmp(row->how, "candidate") == 0) {
+		h->candidate_steps++;   /* the candidate answered alone: no person, no human time */
+	} else if (row->kind[0] == 'm' && strcmp(row->how, "replay") != 0) {
 		h->manual_steps++;
-		h->human_ms += row->duration_ms;
+		if (strcmp(row->how, "prompt") == 0 || strcmp(row->how, "web") == 0 || strcmp(row->how, "remote") == 0)
+			h->human_ms += row->duration_ms;   /* a person's time; not a default's wait, not an answer given in advance */
 	}
 	if (row->duration_ms < 1000)
 		snprintf(when, sizeof when, "%lld ms", (long long)row->duration_ms);
@@ -282,8 +285,10 @@ static int l_manual(lua_State *L)
 		how = "candidate";
 	}
 	if (!how) {
-		if (sp.show && cand.usable)
+		if (sp.show && cand.usable) {
 			sp.def = cand.value;   /* auto proposes, the person confirms */
+			sp.proposed = 1;
+		}
 		how = prompt_answer(L, h, &sp, s.occurrence);
 	}
 	ans = lua_gettop(L);
@@ -345,10 +350,23 @@ static int l_manual(lua_State *L)
 	remote_wait_end(h, strcmp(how, "default") == 0 ? "default" : "answered", row.operator, how);
 	step_status(h, &row, sp.secret ? "(secret)" : row.output);
 	if (strcmp(how, "candidate") == 0)
-		fprintf(stderr, "  %s answered by candidate: %d/%d agreed\n", sp.name, streak, sp.trust);
+		fprintf(stderr, "  %s answered by the candidate, trusted: the last %d answers by a person agreed with it\n",
+		        sp.name, streak);
 	else if (row.candidate_agrees == 0)
-		fprintf(stderr, "  ! the candidate %s%s\n", h->step.errors.len ? "failed: " : "proposed ",
-		        h->step.errors.len ? row.error : sp.secret ? "another answer" : buf_str(&h->step.candidate));
+		fprintf(stderr, "  ! the candidate %s%s%s\n", h->step.errors.len ? "failed: " : "proposed ",
+		        h->step.errors.len ? row.error : sp.secret ? "another answer" : buf_str(&h->step.candidate),
+		        sp.trust && !h->opt->no_trust ? lua_pushfstring(L, " (toward trust: 0/%d again)", sp.trust) : "");
+	else if (row.candidate_agrees == 1 && sp.trust && !h->opt->no_trust) {
+		/* The streak as the record has it now, this answer in it: the one rule trust follows. */
+		streak = store_candidate_streak(h->store, h->pipeline, sp.name, sp.trust);
+		if (streak >= sp.trust)
+			fprintf(stderr, "  the candidate agreed (%d/%d): it has earned trust, and answers alone from now on"
+			        " (--no-trust asks a person)\n", sp.trust, sp.trust);
+		else if (streak >= 0)
+			fprintf(stderr, "  the candidate agreed (%d/%d toward trust)\n", streak, sp.trust);
+	} else if (row.candidate_agrees == 1) {
+		fprintf(stderr, "  the candidate agreed\n");
+	}
 	lua_pushvalue(L, ans);
 	return 1;
 }

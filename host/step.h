@@ -22,6 +22,7 @@ typedef struct Spec {
 	int def, choices, validate, inputs, candidate, compare;
 	int nchoices;
 	int secret, show;
+	int proposed;              /* the default is the candidate's proposal (show) */
 	int trust;                 /* 0: never answers alone */
 	int timeout_ms;            /* 0: wait for ever */
 	const char *notify;        /* URL, or NULL */

@@ -150,12 +150,13 @@ typedef struct StoreStepStats {
 	int64_t manual_answers;    /* answered ok by a person, or a flag, or stdin */
 	int64_t distinct_outputs;  /* among those answers */
 	int64_t input_groups;      /* distinct inputs among those answers */
-	int64_t human_ms;
-	int64_t median_human_ms;   /* -1: none */
+	int64_t human_ms;          /* only a person's time answering: prompt, web, remote */
+	int64_t median_human_ms;   /* of those answers; -1: none */
 	int secret;                /* any execution was secret */
 	int64_t distinct_secrets;  /* distinct keyed hashes */
 	int64_t candidate_runs, candidate_agreed;
-	const char *last_kind;     /* of the latest execution */
+	const char *last_kind, *last_how;   /* of the latest execution */
+	int64_t advance_answers;   /* answered in advance: --answer, --answers, standard input */
 	const char *last_answer, *last_operator, *last_inputs, *candidate_source;   /* of the latest manual one */
 } StoreStepStats;
 
@@ -184,6 +185,9 @@ typedef int (*StoreAnswerFn)(void *ud, const StoreAnswer *answer);
 typedef int (*StoreCheckFn)(void *ud, const StoreCheck *check);
 typedef int (*StoreWaitFn)(void *ud, const StoreWait *wait);
 typedef int (*StoreOfferFn)(void *ud, const StoreOffer *offer);
+
+/* The answers a person spent time on, as SQL: human time counts these only. */
+#define STORE_PERSON_SQL "how IN ('prompt', 'web', 'remote')"
 
 /* What report reads, one callback per kind of row; NULL callbacks are skipped. */
 typedef struct StoreReport {

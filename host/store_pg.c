@@ -1429,6 +1429,7 @@ static int pg_candidate_recent(Store *s, const char *pipeline, const char *step,
 }
 
 /* What report counts: original executions, not replays of them. */
+#define PERSON STORE_PERSON_SQL
 #define ORIGINAL "how <> 'replay' AND ($1::text IS NULL OR pipeline = $1)"
 /* Answers people gave (not a trusted candidate, not a timeout's default). */
 #define ANSWERED "kind = 'manual' AND status = 'ok' AND NOT secret AND how NOT IN ('candidate', 'default') AND " ORIGINAL
@@ -1442,7 +1443,8 @@ static const char report_stats_sql[] =
 	" coalesce(m.manual_answers, 0), coalesce(m.distinct_outputs, 0), coalesce(m.input_groups, 0),"
 	" coalesce(m.human_ms, 0) AS human_ms, coalesce(m.secret, false)::int, coalesce(m.distinct_secrets, 0),"
 	" coalesce(m.candidate_runs, 0), coalesce(m.candidate_agreed, 0),"
-	" l.kind, lm.output, lm.operator, lm.inputs, lm.candidate_source, coalesce(med.duration_ms, -1)"
+	" l.kind, lm.output, lm.operator, lm.inputs, lm.candidate_source, coalesce(med.duration_ms, -1), l.how,"
+	" coalesce(m.advance_answers, 0)"
 	" FROM (SELECT pipeline, name AS step, count(*) AS executions,"
 	"   count(*) FILTER (WHERE kind = 'manual') AS manual_executions,"
 	"   count(*) FILTER (WHERE kind = 'auto') AS auto_executions, max(id) AS last_id"
@@ -1453,10 +1455,11 @@ static const char report_stats_sql[] =
 	"     AS distinct_outputs,"
 	"   count(DISTINCT coalesce(inputs, '')) FILTER (WHERE status = 'ok' AND how NOT IN ('candidate', 'default'))"
 	"     AS input_groups,"
-	"   sum(duration_ms) AS human_ms, bool_or(secret) AS secret,"
+	"   sum(duration_ms) FILTER (WHERE " PERSON ") AS human_ms, bool_or(secret) AS secret,"
 	"   count(DISTINCT secret_hash) AS distinct_secrets,"
 	"   count(candidate_agrees) AS candidate_runs,"
-	"   count(*) FILTER (WHERE candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id"
+	"   count(*) FILTER (WHERE candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id,"
+	"   count(*) FILTER (WHERE how IN ('flag', 'stdin')) AS advance_answers"
 	"  FROM steps WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m"
 	" ON m.pipeline = c.pipeline AND m.name = c.step"
 	" JOIN steps l ON l.id = c.last_id"
@@ -1466,7 +1469,7 @@ static const char report_stats_sql[] =
 	"   (SELECT pipeline, name, duration_ms,"
 	"     row_number() OVER (PARTITION BY pipeline, name ORDER BY duration_ms NULLS FIRST) AS k,"
 	"     count(*) OVER (PARTITION BY pipeline, name) AS n"
-	"    FROM steps WHERE kind = 'manual' AND " ORIGINAL ") ranked"
+	"    FROM steps WHERE kind = 'manual' AND " PERSON " AND " ORIGINAL ") ranked"
 	"   WHERE k = (n + 1) / 2) med ON med.pipeline = c.pipeline AND med.name = c.step"
 	" ORDER BY human_ms DESC, c.pipeline" BYTES ", c.step" BYTES;
 
@@ -1514,7 +1517,8 @@ static int row_stats(const RowCall *c, const PGresult *res, int i)
 		.human_ms = col_int(res, i, 8), .secret = (int)col_int(res, i, 9), .distinct_secrets = col_int(res, i, 10),
 		.candidate_runs = col_int(res, i, 11), .candidate_agreed = col_int(res, i, 12), .last_kind = col_text(res, i, 13),
 		.last_answer = col_text(res, i, 14), .last_operator = col_text(res, i, 15), .last_inputs = col_text(res, i, 16),
-		.candidate_source = col_text(res, i, 17), .median_human_ms = col_int(res, i, 18),
+		.candidate_source = col_text(res, i, 17), .median_human_ms = col_int(res, i, 18), .last_how = col_text(res, i, 19),
+		.advance_answers = col_int(res, i, 20),
 	};
 	return c->fn.stats(c->ud, &t);
 }

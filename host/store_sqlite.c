@@ -849,6 +849,7 @@ static int sq_ids_sync(Store *s, const int64_t at_least[3])
 }
 
 /* What report counts: original executions, not replays of them. */
+#define PERSON STORE_PERSON_SQL
 #define ORIGINAL "how <> 'replay' AND (?1 IS NULL OR pipeline = ?1)"
 /* Answers people gave (not a trusted candidate, not a timeout's default). */
 #define ANSWERED "kind = 'manual' AND status = 'ok' AND secret = 0 AND how NOT IN ('candidate', 'default') AND " ORIGINAL
@@ -868,7 +869,8 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 		" coalesce(m.candidate_agreed, 0) AS candidate_agreed,"
 		" l.kind AS last_kind, lm.output AS last_answer, lm.operator AS last_operator,"
 		" lm.inputs AS last_inputs, lm.candidate_source AS candidate_source,"
-		" med.duration_ms AS median_human_ms"
+		" med.duration_ms AS median_human_ms, l.how AS last_how,"
+		" coalesce(m.advance_answers, 0) AS advance_answers"
 		" FROM (SELECT pipeline, name AS step, count(*) AS executions,"
 		"   sum(kind = 'manual') AS manual_executions, sum(kind = 'auto') AS auto_executions,"
 		"   max(id) AS last_id"
@@ -879,10 +881,11 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 		"     AS distinct_outputs,"
 		"   count(DISTINCT CASE WHEN status = 'ok' AND how NOT IN ('candidate', 'default')"
 		"     THEN coalesce(inputs, '') END) AS input_groups,"
-		"   sum(duration_ms) AS human_ms, max(secret) AS secret,"
+		"   sum(CASE WHEN " PERSON " THEN duration_ms END) AS human_ms, max(secret) AS secret,"
 		"   count(DISTINCT secret_hash) AS distinct_secrets,"
 		"   sum(candidate_agrees IS NOT NULL) AS candidate_runs,"
-		"   sum(candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id"
+		"   sum(candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id,"
+		"   sum(how IN ('flag', 'stdin')) AS advance_answers"
 		"  FROM steps WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m"
 		" ON m.pipeline = c.pipeline AND m.name = c.step"
 		" JOIN steps l ON l.id = c.last_id"
@@ -891,7 +894,7 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 		"   (SELECT pipeline, name, duration_ms,"
 		"     row_number() OVER (PARTITION BY pipeline, name ORDER BY duration_ms) AS k,"
 		"     count(*) OVER (PARTITION BY pipeline, name) AS n"
-		"    FROM steps WHERE kind = 'manual' AND " ORIGINAL ")"
+		"    FROM steps WHERE kind = 'manual' AND " PERSON " AND " ORIGINAL ")"
 		"   WHERE k = (n + 1) / 2) med ON med.pipeline = c.pipeline AND med.name = c.step"
 		" ORDER BY human_ms DESC, c.pipeline, c.step";
 	/* Equal inputs, different answers: each answer with how often. */
@@ -939,6 +942,7 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 				.candidate_runs = sqlite3_column_int64(st, 11), .candidate_agreed = sqlite3_column_int64(st, 12),
 				.last_kind = text(st, 13), .last_answer = text(st, 14), .last_operator = text(st, 15),
 				.last_inputs = text(st, 16), .candidate_source = text(st, 17), .median_human_ms = integer(st, 18, -1),
+				.last_how = text(st, 19), .advance_answers = sqlite3_column_int64(st, 20),
 			};
 			stopped = fns->stats(fns->ud, &t);
 		}

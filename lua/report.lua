@@ -85,6 +85,11 @@ local function judge(s, conflicts, checks, min_runs)
       or s.distinct_secrets > 1 and string.format(", and its answers differ (%d different)", s.distinct_secrets) or ""
     return "secret", "a secret answer is never automated from the record" .. same
   end
+  if s.last_how == "candidate" then
+    return "trusted: candidate answers", string.format(
+      "its candidate answers alone, trusted after agreeing with people the last %s (%d of %d in all)",
+      plural(s.streak, "time"), s.candidate_agreed, s.candidate_runs)
+  end
   if s.candidate_runs > 0 and s.streak >= min_runs then
     return "ready: candidate", string.format("its candidate agreed with people the last %s (%d of %d in all)",
       plural(s.streak, "time"), s.candidate_agreed, s.candidate_runs)
@@ -157,7 +162,7 @@ local function next_sentence(steps, several)
     end
   end
   for _, s in ipairs(steps) do
-    if s.manual_executions > 0 and s.verdict ~= "automated" then
+    if s.manual_executions > 0 and s.verdict ~= "automated" and not s.verdict:match("^trusted") then
       return string.format("Nothing is ready to automate yet; %s has taken the most human time (%s): %s.",
         name(s), duration(s.human_ms), s.verdict)
     end
@@ -185,6 +190,7 @@ function M.report_table(data, min_runs)
       auto_executions = s.auto_executions, distinct_outputs = s.distinct_outputs,
       input_groups = s.input_groups, verdict = s.verdict, reason = s.reason,
       human_ms = s.human_ms, median_human_ms = orNull(s.median_human_ms),
+      answers_in_advance = s.advance_answers,
       last_answer = value(s.last_answer), last_operator = orNull(s.last_operator),
       candidate_agreement = s.candidate_runs > 0 and
         { agreed = s.candidate_agreed, runs = s.candidate_runs, streak = s.streak } or json.null,
@@ -211,16 +217,21 @@ function M.report(data, as_json, min_runs)
   local pipelines, several = {}, false
   for _, s in ipairs(steps) do pipelines[s.pipeline] = true end
   if next(pipelines, next(pipelines)) then several = true end
-  local fmt = "%-21s %-16s %6s %7s %6s %9s %9s\n"
+  -- A long verdict takes its room from the step's column: lines stay within 80 columns.
+  local vw = 16
+  for _, s in ipairs(steps) do vw = math.max(vw, #s.verdict) end
+  local sw = math.max(10, 37 - vw)
+  local fmt = "%-" .. sw .. "s %-" .. vw .. "s %6s %7s %6s %9s %9s\n"
   io.write(string.format(fmt, "STEP", "VERDICT", "MANUAL", "ANSWERS", "INPUTS", "HUMAN", "MEDIAN"))
   for _, s in ipairs(steps) do
     local name = several and (s.pipeline .. "/" .. s.step) or s.step
-    io.write(string.format(fmt, cut(name, 21), s.verdict, s.manual_executions, s.distinct_outputs,
+    io.write(string.format(fmt, cut(name, sw), s.verdict, s.manual_executions, s.distinct_outputs,
       s.input_groups, duration(s.human_ms), s.median_human_ms and duration(s.median_human_ms) or "-"))
   end
   io.write("\n")
   for _, s in ipairs(steps) do
-    if s.verdict:match("^ready") or s.verdict == "varies" or s.verdict == "secret" or s.check_agreed then
+    if s.verdict:match("^ready") or s.verdict:match("^trusted") or s.verdict == "varies" or s.verdict == "secret"
+      or s.check_agreed then
       local name = several and (s.pipeline .. "/" .. s.step) or s.step
       say(string.format("%s: %s: %s.", name, s.verdict, s.reason), "  ")
       for _, c in ipairs(s.check_differ or {}) do

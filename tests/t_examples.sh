@@ -10,7 +10,7 @@ test_example_release() {
 	run_us 0 run "$EX/release.lua" 1.4 --answers "$EX/release.answers.json"
 	run_us 0 run "$EX/release.lua" 1.4 --answers "$EX/release.answers.json"
 	run_us 0 run "$EX/release.lua" 1.4 --answer sign-off=y
-	has "$ERR" "target answered by candidate: 3/3 agreed"
+	has "$ERR" "target answered by the candidate, trusted: the last 3 answers by a person agreed with it"
 }
 
 test_example_labelling_becomes_a_lookup() {

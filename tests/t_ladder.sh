@@ -32,22 +32,33 @@ test_trust_earned_then_reset_by_a_mismatch() {
 	route_pipeline
 	local r
 	for r in eu us eu; do run_us 0 run route.lua $r --answer route=$([ $r = eu ] && echo fra || echo iad); done
+	# Each agreement said how far toward trust; the third that it was earned.
+	has "$ERR" "the candidate agreed (3/3): it has earned trust, and answers alone from now on"
 	# Trusted: answers with no input at all.
 	run_us 0 run route.lua us
 	same "$OUT" "iad"
-	has "$ERR" "route answered by candidate: 3/3 agreed"
+	has "$ERR" "route answered by the candidate, trusted: the last 3 answers by a person agreed with it"
+	has "$ERR" "0 by a person, 1 by the candidate"
+	run_us 0 report route --json
+	same "$(jq -r '.[0].verdict' <<<"$OUT")" "trusted: candidate answers"
+	run_us 0 report route
+	has "$OUT" "trusted: candidate answers"
+	awk 'length > 80 { exit 1 }' out.txt || fail "a line of the report is wider than 80 columns"
 	same "$(sql "SELECT how, output, candidate_agrees IS NULL FROM steps WHERE run = 4")" 'candidate|"iad"|1'
 	# --no-trust asks a person; this one disagrees, which resets the count.
 	run_us 130 run route.lua eu --no-trust
 	has "$ERR" 'end of input at step "route"'
 	run_us 0 run route.lua eu --no-trust --answer route=ams
+	has "$ERR" '! the candidate proposed "fra"'
 	run_us 130 run route.lua eu
 	has "$ERR" 'end of input at step "route"'
 	for r in 1 2; do run_us 0 run route.lua eu --answer route=fra; done
+	has "$ERR" "the candidate agreed (2/3 toward trust)"
 	run_us 130 run route.lua eu
 	run_us 0 run route.lua eu --answer route=fra
+	has "$ERR" "the candidate agreed (3/3): it has earned trust"
 	run_us 0 run route.lua eu
-	has "$ERR" "answered by candidate: 3/3 agreed"
+	has "$ERR" "answered by the candidate, trusted: the last 3 answers by a person agreed with it"
 }
 
 test_failing_candidate_never_breaks_the_run() {
@@ -76,7 +87,7 @@ print(v)
 LUA
 	echo | "$UNDERSTUDY" run show.lua >out.txt 2>err.txt || fail "exit $?"
 	same "$(cat out.txt)" "Cat"
-	has "$(cat err.txt)" "label (default Cat)>"
+	has "$(cat err.txt)" "label (the candidate proposes Cat)>"
 	echo cat | "$UNDERSTUDY" run show.lua >out.txt 2>err.txt || fail "exit $?"
 	same "$(cat out.txt)" "cat"
 	same "$(sql "SELECT group_concat(candidate_agrees) FROM (SELECT * FROM steps ORDER BY id) AS t")" "1,1"

@@ -67,16 +67,22 @@ manual("quick", "Type q", { type = "string" })
 manual("slow", "Type s", { type = "string" })
 LUA
 	local i
+	# Human time is a person's at a prompt: typed on a terminal, slowly for "slow".
 	for i in 1 2 3 4 5; do
-		(echo q; sleep 0.4; echo s) | "$UNDERSTUDY" run two.lua >/dev/null 2>&1 || fail "run $i failed"
+		printf 'expect quick>\nsendline q\nexpect slow>\nsleep 400\nsendline s\n' |
+			"$TEST_BIN/ptyrun" -t 20 -- "$UNDERSTUDY" run two.lua >/dev/null 2>&1 || fail "run $i failed"
 	done
+	# Answers given in advance are counted apart, and never as human time.
+	(echo q; sleep 0.4; echo s) | "$UNDERSTUDY" run two.lua >/dev/null 2>&1 || fail "the piped run failed"
+	run_us 0 report two --json
+	same "$(jq -c '[.[] | .answers_in_advance]' <<<"$OUT")" "[1,1]"
 	run_us 0 report two --json
 	same "$(jq -r '[.[] | .step] | join(" ")' <<<"$OUT")" "slow quick"
 	[ "$(jq '.[0].human_ms' <<<"$OUT")" -ge 1500 ] || fail "human time of slow: $(jq '.[0].human_ms' <<<"$OUT")"
 	same "$(jq -r '.[0].rank' <<<"$OUT")" "1"
 	run_us 0 report two
 	same "$(sed -n 2p out.txt | awk '{ print $1 }')" "slow"
-	has "$(flat "$(tail -n 3 out.txt)")" 'Automate `slow` next: 5 answers, always the same answer ("s"), '
+	has "$(flat "$(tail -n 3 out.txt)")" 'Automate `slow` next: 6 answers, always the same answer ("s"), '
 	has "$(flat "$(tail -n 3 out.txt)")" ' of human time so far.'
 	awk 'length > 80 { exit 1 }' out.txt || fail "a line of the report is wider than 80 columns"
 }
