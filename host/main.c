@@ -184,6 +184,8 @@ static const OptDef optdefs[] = {
 	{ "no-trust", 0, C_LIVE, "--no-trust             ask a person even where a candidate is trusted" },
 	{ "force", 0, C_RESUME, "--force                resume a run that was resumed already (its remaining\n"
 	  "                         steps run again)" },
+	{ "limit", 1, C_RUNS, "--limit N              runs: the newest N (default 20 on a terminal; 0: all)" },
+	{ "all", 0, C_RUNS, "--all                  runs: REPL sessions that recorded no step too" },
 	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_WAITING, "--json                 JSON output" },
 	{ "min-runs", 1, C_REPORT | C_SUGGEST, "--min-runs N           manual answers a verdict needs (default 5)" },
 	{ "csv", 0, C_EXPORT, "--csv                  CSV instead of JSON lines" },
@@ -267,6 +269,7 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 	int nseen = 0;
 
 	memset(o, 0, sizeof *o);
+	o->limit = -1;
 	o->progname = argv[0];
 	o->answers = answers;
 	o->notes = answers + argc;   /* the same array: --answer fills it from the start, --note from the middle */
@@ -333,6 +336,14 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "listen") == 0) o->listen = value;
 		else if (strcmp(d->name, "tokens") == 0) o->tokens = value;
 		else if (strcmp(d->name, "url") == 0) o->url = value;
+		else if (strcmp(d->name, "all") == 0) o->all = 1;
+		else if (strcmp(d->name, "limit") == 0) {
+			char *end;
+			long n = strtol(value, &end, 10);
+			if (*end || end == value || n < 0 || n > 1000000000)
+				return usage_error("--limit needs a whole number from 0, not '%s'%s", value, "");
+			o->limit = (int)n;
+		}
 		else if (strcmp(d->name, "min-runs") == 0) {
 			char *end;
 			long n = strtol(value, &end, 10);

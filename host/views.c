@@ -173,11 +173,39 @@ static void pipeline_check(lua_State *L, Host *h, const char *cmd, const char *p
 	host_fail(L, EXIT_USAGE, "%s: no pipeline %s in %s%s", cmd, pipeline, store_where(h->store), lua_tostring(L, -1));
 }
 
+/*
+ * The runs on top that runs shows: REPL sessions that recorded no step
+ * only with --all; the newest --limit N (0: all; by default 20 on a
+ * terminal, all elsewhere). Returns how many of the rest were left out.
+ */
+static int runs_keep(lua_State *L, const Options *opt)
+{
+	int rows = lua_gettop(L), n = (int)lua_rawlen(L, rows), kept = 0, over = 0;
+	int limit = opt->limit >= 0 ? opt->limit : isatty(STDOUT_FILENO) && !opt->json ? 20 : 0;
+	lua_createtable(L, n, 0);
+	for (int i = 1; i <= n; i++) {
+		int idle;
+		lua_rawgeti(L, rows, i);
+		lua_getfield(L, -1, "script");
+		lua_getfield(L, -2, "steps");
+		idle = lua_isnil(L, -2) && lua_tointeger(L, -1) == 0;   /* a REPL session that did nothing */
+		lua_pop(L, 2);
+		if ((idle && !opt->all) || (limit && kept == limit)) {
+			over += !idle || opt->all;
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_rawseti(L, -2, ++kept);
+	}
+	lua_replace(L, rows);
+	return over;
+}
+
 /* runs, show, history, report, suggest, export, waiting: query the record and print it. */
 int view_print(lua_State *L, Host *h, const Options *opt)
 {
 	const char *cmd = opt->command;
-	int rc;
+	int rc, hidden = 0;
 
 	if (opt->nwords && strcmp(cmd, "show") != 0 && strcmp(cmd, "backup") != 0)
 		pipeline_check(L, h, cmd, opt->words[0]);   /* the first word names a pipeline */
@@ -200,8 +228,10 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 		rc = rows_push_waiting(L, h->store, opt->nwords ? opt->words[0] : NULL, 0);
 	} else if (strcmp(cmd, "runs") == 0) {
 		rc = rows_push_runs(L, h->store, opt->nwords ? opt->words[0] : NULL);
-		if (rc == 0)
+		if (rc == 0) {
 			view_mark_abandoned(L, lua_gettop(L), 0);
+			hidden = runs_keep(L, opt);
+		}
 	} else if (strcmp(cmd, "show") == 0) {
 		char *end;
 		long long id = strtoll(opt->words[0], &end, 10);
@@ -225,5 +255,7 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	lua_pushboolean(L, opt->json);
 	lua_call(L, 2, 0);
+	if (hidden > 0)
+		fprintf(stderr, "(%d older run%s not shown: --limit N shows N, --limit 0 all)\n", hidden, hidden == 1 ? "" : "s");
 	return EXIT_OK;
 }

@@ -11,10 +11,19 @@ function M.value(text)
   return text
 end
 
--- An ISO time from the record as people read it: 2026-11-28 10:19:07 (UTC); "" for none.
+-- An ISO time from the record (UTC) as people read it: in local time, with its zone
+-- (TZ says which): 2026-11-28 11:19:07 CET; "" for none.
 function M.when(iso)
   if not iso then return "" end
-  return (iso:gsub("T", " "):gsub("%.%d+Z$", ""))
+  local y, mo, d, h, mi, s = iso:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
+  if not y then return iso end
+  -- os.time reads the fields as local time: correct by the zone's offset at that moment.
+  local t = os.time({ year = tonumber(y), month = tonumber(mo), day = tonumber(d),
+                      hour = tonumber(h), min = tonumber(mi), sec = tonumber(s) })
+  local utc = os.date("!*t", t)
+  utc.isdst = os.date("*t", t).isdst
+  t = t + (t - os.time(utc))
+  return os.date("%Y-%m-%d %H:%M:%S %Z", t)
 end
 
 function M.orNull(v)

@@ -18,9 +18,7 @@ local function esc(s)
                                           ['"'] = "&quot;", ["'"] = "&#39;" }))
 end
 
-local function when(iso)
-  return iso and (format.when(iso) .. " UTC") or ""
-end
+local when = format.when
 
 local function html(status, body)
   return { status = status, type = "text/html; charset=utf-8", body = body }

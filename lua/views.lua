@@ -46,6 +46,21 @@ local function notes(steps, with_run)
   end
 end
 
+-- The candidate's word on a step, when any step has one: its proposal and whether people agreed.
+local function candidate_text(s)
+  if s.how == "candidate" then return "answered" end
+  if s.candidate_agrees == nil then return "" end
+  local said = s.candidate_output and cell(s.candidate_output, 16) or "failed"
+  return (s.candidate_agrees and "agreed " or "differed ") .. said
+end
+
+local function with_candidate(steps)
+  for _, s in ipairs(steps) do
+    if s.candidate_agrees ~= nil or s.how == "candidate" then return true end
+  end
+  return false
+end
+
 local function output_text(s)
   if s.secret then return "(secret)" end
   if s.status ~= "ok" then return s.error and cell(s.error:match("^[^\n]*"), 40) or "" end
@@ -118,12 +133,13 @@ function M.show(r, as_json)
   if r.resumed_from then io.write(string.format("resumed from run %d\n", r.resumed_from)) end
   if r.error then io.write("error    ", (r.error:match("^[^\n]*")), "\n") end
   io.write("\n")
-  local lines = {}
+  local lines, cand = {}, with_candidate(r.steps)
   for i, s in ipairs(r.steps) do
     local name = s.occurrence > 1 and (s.name .. " #" .. s.occurrence) or s.name
     lines[i] = { tostring(s.seq), name, s.kind, s.how, s.status, output_text(s), ms(s.duration_ms) }
+    if cand then lines[i][8] = candidate_text(s) end
   end
-  grid({ "SEQ", "STEP", "KIND", "HOW", "STATUS", "VALUE", "TIME" }, lines)
+  grid({ "SEQ", "STEP", "KIND", "HOW", "STATUS", "VALUE", "TIME", cand and "CANDIDATE" or nil }, lines)
   notes(r.steps, false)
   if #r.logs > 0 then
     io.write("\nlog\n")
@@ -142,18 +158,21 @@ function M.history(rows, as_json)
         kind = s.kind, how = s.how, status = s.status, inputs = value(s.inputs),
         output = value(s.output), duration_ms = orNull(s.duration_ms),
         started_at = s.started_at, operator = orNull(s.operator), secret = s.secret,
-        note = orNull(s.note),
+        note = orNull(s.note), candidate_output = value(s.candidate_output),
+        candidate_agrees = agrees(s.candidate_agrees),
       }
     end
     return emit(out)
   end
-  local lines = {}
+  local lines, cand = {}, with_candidate(rows)
   for i, s in ipairs(rows) do
     local name = s.occurrence > 1 and (s.name .. " #" .. s.occurrence) or s.name
     lines[i] = { tostring(s.run), tostring(s.seq), name, s.kind, s.how, s.status,
                  cell(s.inputs, 24), output_text(s), ms(s.duration_ms), s.operator or "" }
+    if cand then lines[i][11] = candidate_text(s) end
   end
-  grid({ "RUN", "SEQ", "STEP", "KIND", "HOW", "STATUS", "INPUTS", "VALUE", "TIME", "OPERATOR" }, lines)
+  grid({ "RUN", "SEQ", "STEP", "KIND", "HOW", "STATUS", "INPUTS", "VALUE", "TIME", "OPERATOR",
+         cand and "CANDIDATE" or nil }, lines)
   notes(rows, true)
 end
 

@@ -50,6 +50,15 @@ test_trust_earned_then_reset_by_a_mismatch() {
 	has "$ERR" 'end of input at step "route"'
 	run_us 0 run route.lua eu --no-trust --answer route=ams
 	has "$ERR" '! the candidate proposed "fra"'
+	# show and history say what the candidate did.
+	run_us 0 history route route
+	has "$(head -1 out.txt)" "CANDIDATE"
+	has "$OUT" 'differed "fra"'
+	has "$OUT" "answered"
+	run_us 0 history route route --json
+	same "$(jq -c '[.[-1].candidate_output, .[-1].candidate_agrees]' <<<"$OUT")" '["fra",false]'
+	run_us 0 show 1
+	has "$OUT" 'agreed "fra"'
 	run_us 130 run route.lua eu
 	has "$ERR" 'end of input at step "route"'
 	for r in 1 2; do run_us 0 run route.lua eu --answer route=fra; done

@@ -165,3 +165,38 @@ test_pg_schema_version_and_tables() {
 	has "$ERR" "the same history (postgresql://127.0.0.1:1/x)"
 	lacks "$ERR" "hunter2secret"
 }
+
+test_runs_limit_and_idle_repl_sessions() {
+	echo 'auto("a", function() return 1 end)' | write a.lua
+	local i
+	for i in 1 2 3; do run_us 0 run a.lua; done
+	echo 'x = 1' | "$UNDERSTUDY" repl >/dev/null 2>&1 || fail "the repl failed"
+	# A REPL session that recorded nothing is left out, unless --all.
+	run_us 0 runs --json
+	same "$(jq -c '[.[].id]' <<<"$OUT")" "[3,2,1]"
+	run_us 0 runs --all --json
+	same "$(jq -c '[.[].id]' <<<"$OUT")" "[4,3,2,1]"
+	run_us 0 runs --limit 2
+	same "$(wc -l <out.txt)" 3
+	has "$ERR" "(1 older run not shown: --limit N shows N, --limit 0 all)"
+	run_us 0 runs --limit 0 --json
+	same "$(jq length <<<"$OUT")" 3
+	run_us 2 runs --limit many
+	has "$ERR" "--limit needs a whole number from 0, not 'many'"
+}
+
+test_times_are_shown_in_local_time_with_their_zone() {
+	echo 'auto("a", function() return 1 end)' | write a.lua
+	run_us 0 run a.lua
+	local utc
+	utc=$(sql "SELECT started_at FROM runs")
+	TZ=UTC run_us 0 runs
+	has "$OUT" "$(date -u -d "$utc" '+%Y-%m-%d %H:%M:%S') UTC"
+	TZ=Europe/Berlin run_us 0 runs
+	has "$OUT" "$(TZ=Europe/Berlin date -d "$utc" '+%Y-%m-%d %H:%M:%S %Z')"
+	TZ=America/New_York run_us 0 show 1
+	has "$OUT" "started  $(TZ=America/New_York date -d "$utc" '+%Y-%m-%d %H:%M:%S %Z')"
+	# JSON keeps the record's UTC.
+	run_us 0 runs --json
+	has "$(jq -r '.[0].started_at' <<<"$OUT")" "$(date -u -d "$utc" '+%Y-%m-%dT%H:%M:%S')"
+}
