@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /*
@@ -201,12 +202,28 @@ static int runs_keep(lua_State *L, const Options *opt)
 	return over;
 }
 
+/* Tables and text fit the terminal's width: format.width for lua/format.lua, when stdout is one. */
+static void width_set(lua_State *L)
+{
+	struct winsize ws;
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "understudy.format");
+	lua_call(L, 1, 1);
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		lua_pushinteger(L, ws.ws_col);
+	else
+		lua_pushnil(L);
+	lua_setfield(L, -2, "width");
+	lua_pop(L, 1);
+}
+
 /* runs, show, history, report, suggest, export, waiting: query the record and print it. */
 int view_print(lua_State *L, Host *h, const Options *opt)
 {
 	const char *cmd = opt->command;
 	int rc, hidden = 0;
 
+	width_set(L);
 	if (opt->nwords && strcmp(cmd, "show") != 0 && strcmp(cmd, "backup") != 0)
 		pipeline_check(L, h, cmd, opt->words[0]);   /* the first word names a pipeline */
 

@@ -12,13 +12,15 @@ local function decode(text)
   return value(text)
 end
 
--- Write text wrapped at 80 columns; continuation lines indented by indent.
+-- Write text wrapped at 80 columns (the terminal's width, when it is narrower);
+-- continuation lines indented by indent.
 local function say(text, indent)
+  local width = math.min(80, format.width or 80)
   local lead = text:match("^%s*")
   local line, out = "", {}
   for word in text:gmatch("%S+") do
     if #line == 0 and #out == 0 then word = lead .. word end
-    if #line > 0 and #line + 1 + #word > 80 then
+    if #line > 0 and #line + 1 + #word > width then
       out[#out + 1] = line
       line = (indent or "") .. word
     else

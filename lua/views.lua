@@ -13,13 +13,31 @@ end
 
 local when = format.when
 
--- Print rows (lists of strings) under headers, columns aligned.
+-- Print rows (lists of strings) under headers, columns aligned; on a terminal, within its
+-- width: the widest columns give up room, their values cut with "...".
 local function grid(headers, rows)
   local widths = {}
   for i, h in ipairs(headers) do widths[i] = #h end
   for _, row in ipairs(rows) do
     for i, c in ipairs(row) do
       if #c > widths[i] then widths[i] = #c end
+    end
+  end
+  if format.width then
+    local total = 2 * (#widths - 1)
+    for _, w in ipairs(widths) do total = total + w end
+    while total > format.width do
+      local wide
+      for i, w in ipairs(widths) do
+        if w > math.max(8, #headers[i]) and (not wide or w > widths[wide]) then wide = i end
+      end
+      if not wide then break end
+      widths[wide], total = widths[wide] - 1, total - 1
+    end
+    for _, row in ipairs(rows) do
+      for i, c in ipairs(row) do
+        if #c > widths[i] then row[i] = cell(c, widths[i]) end
+      end
     end
   end
   local function line(row)

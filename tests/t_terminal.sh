@@ -105,3 +105,20 @@ test_colour_only_on_a_terminal_and_not_with_no_color() {
 	run_us 0 run c.lua
 	lacks "$ERR" $'\033['
 }
+
+test_tables_fit_the_terminal() {
+	write w.lua <<'LUA'
+manual("a step with a rather long name", "?", { type = "string",
+  inputs = { path = "/srv/data/" .. string.rep("x", 60), owner = "someone with a long name" } })
+LUA
+	run_us 0 run w.lua --answer "a step with a rather long name=$(printf 'v%.0s' $(seq 70))"
+	# Not a terminal: whole values, however wide.
+	run_us 0 history w
+	[ "$(awk '{ if (length > n) n = length } END { print n }' out.txt)" -gt 120 ] || fail "cut without a terminal"
+	# An 80-column terminal: every line fits, cut values end with "...".
+	printf '' | "$TEST_BIN/ptyrun" -t 10 -- "$UNDERSTUDY" history w >pty.txt 2>&1 || fail "history on a terminal failed"
+	tr -d '\r' <pty.txt >lines.txt
+	awk 'length > 80 { print; bad = 1 } END { exit bad }' lines.txt || fail "a line is wider than the terminal"
+	has "$(cat lines.txt)" "..."
+	has "$(head -1 lines.txt)" "OPERATOR"
+}
