@@ -257,6 +257,23 @@ static int usage_error(const char *fmt, const char *a, const char *b)
 }
 
 /*
+ * The name meant by a mistyped word, from a table of structs whose name
+ * field is at *first (stride bytes apart, ending with a NULL name): NULL,
+ * or it with " (did you mean PREFIXname?)" in hint.
+ */
+static const char *mistyped(const char *word, const char *const *first, size_t stride, const char *prefix,
+                            char *hint, size_t n)
+{
+	const char *names[64], *near;
+	long k = 0;
+	for (const char *p = (const char *)first; *(const char *const *)p && k < 64; p += stride)
+		names[k++] = *(const char *const *)p;
+	if ((near = near_word(word, names, k)))
+		snprintf(hint, n, " (did you mean %s%s?)", prefix, near);
+	return near;
+}
+
+/*
  * Parse argv GNU style into o: options anywhere, -- ends them. Returns -1
  * when the command line is fine, else the exit code to leave with.
  */
@@ -296,13 +313,8 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 			if (strlen(d->name) == len && strncmp(d->name, name, len) == 0)
 				break;
 		if (!d->name) {
-			const char *names[64], *near;
 			char hint[96];
-			int k = 0;
-			for (d = optdefs; d->name && k < 64; d++)
-				names[k++] = d->name;
-			near = near_word(name, names, k);
-			snprintf(hint, sizeof hint, " (did you mean --%s?)", near ? near : "");
+			const char *near = mistyped(name, &optdefs[0].name, sizeof optdefs[0], "--", hint, sizeof hint);
 			return usage_error("unknown option %s%s", a, near ? hint
 			                   : nwords ? " (to pass it to the script, put it after --)" : "");
 		}
@@ -370,13 +382,8 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 	} else {
 		struct stat st;
 		if (stat(words[0], &st) != 0) {
-			const char *names[32], *near;
-			char hint[64];
-			int k = 0;
-			for (const Command *c = commands; c->name && k < 32; c++)
-				names[k++] = c->name;
-			near = near_word(words[0], names, k);
-			snprintf(hint, sizeof hint, " (did you mean %s?)", near ? near : "");
+			char hint[96];
+			const char *near = mistyped(words[0], &commands[0].name, sizeof commands[0], "", hint, sizeof hint);
 			return usage_error("unknown command '%s'%s", words[0],
 			                   near ? hint : strchr(words[0], '.') ? " (no such script either)" : "");
 		}

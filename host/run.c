@@ -86,6 +86,19 @@ int check_command(lua_State *L, const Options *opt)
 }
 
 /* Fill the answers table from --answers FILE, then --answer STEP=VALUE. */
+/* STEP=TEXT flags into the table on top, step -> text; a flag without a step raises with bad. */
+static void step_pairs(lua_State *L, const char *const *flags, int n, const char *bad)
+{
+	for (int i = 0; i < n; i++) {
+		const char *a = flags[i], *eq = strchr(a, '=');
+		if (!eq || eq == a)
+			host_fail(L, EXIT_USAGE, bad, a);
+		lua_pushlstring(L, a, (size_t)(eq - a));
+		lua_pushstring(L, eq + 1);
+		lua_settable(L, -3);
+	}
+}
+
 void answers_load(lua_State *L, const Options *opt)
 {
 	lua_newtable(L);
@@ -124,28 +137,13 @@ void answers_load(lua_State *L, const Options *opt)
 		}
 		lua_pop(L, 1);
 	}
-	for (int i = 0; i < opt->nanswers; i++) {
-		const char *a = opt->answers[i], *eq = strchr(a, '=');
-		if (!eq || eq == a)
-			host_fail(L, EXIT_USAGE, "--answer %s: expected STEP=VALUE", a);
-		lua_pushlstring(L, a, (size_t)(eq - a));
-		lua_pushstring(L, eq + 1);
-		lua_settable(L, -3);
-	}
+	step_pairs(L, opt->answers, opt->nanswers, "--answer %s: expected STEP=VALUE");
 	lua_setfield(L, LUA_REGISTRYINDEX, ANSWERS);
-	lua_newtable(L);   /* --note STEP=TEXT */
-	for (int i = 0; i < opt->nnotes; i++) {
-		const char *a = opt->notes[i], *eq = strchr(a, '=');
-		if (!eq || eq == a)
-			host_fail(L, EXIT_USAGE, "--note %s: expected STEP=TEXT", a);
-		lua_pushlstring(L, a, (size_t)(eq - a));
-		lua_pushstring(L, eq + 1);
-		lua_settable(L, -3);
-	}
+	lua_newtable(L);
+	step_pairs(L, opt->notes, opt->nnotes, "--note %s: expected STEP=TEXT");
 	lua_setfield(L, LUA_REGISTRYINDEX, NOTES);
 }
 
-/* Warn about --answer/--answers entries that no step asked for. */
 /* No step of that name asked for an --answer: say so, and which was meant when one is near. */
 static void warn_no_step(lua_State *L, const char *name)
 {
@@ -164,6 +162,7 @@ static void warn_no_step(lua_State *L, const char *name)
 	lua_pop(L, 1);
 }
 
+/* Warn about --answer/--answers entries that no step asked for, or that a replay left unused. */
 static void answers_warn_unused(lua_State *L, const Host *h)
 {
 	lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS);
