@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const type_names[] = { "done", "string", "number", "boolean", "choice", "json", NULL };
+const char *const answer_types[] = { "done", "string", "number", "boolean", "choice", "json", NULL };
 
 const char *answer_failed(lua_State *L, int idx)
 {
@@ -27,11 +27,11 @@ const char *answer_failed(lua_State *L, int idx)
 
 const char *answer_type_name(int type)
 {
-	return type_names[type];
+	return answer_types[type];
 }
 
 /* manual()'s options, in the order of their stack slots. */
-static const char *const manual_options[] = {
+const char *const answer_options[] = {
 	"type", "default", "choices", "validate", "secret", "inputs",
 	"candidate", "show", "compare", "trust", "timeout", "notify", NULL,
 };
@@ -45,12 +45,12 @@ void answer_spec_read(lua_State *L, Spec *sp)
 	memset(sp, 0, sizeof *sp);
 	sp->name = step_name(L);
 	luaL_checkstring(L, 2);
-	step_opts_check(L, opts, sp->name, manual_options);
+	step_opts_check(L, opts, sp->name, answer_options);
 	lua_settop(L, opts);
 	base = opts + 1;
-	for (int i = 0; manual_options[i]; i++) {
+	for (int i = 0; answer_options[i]; i++) {
 		if (lua_istable(L, opts))
-			lua_getfield(L, opts, manual_options[i]);
+			lua_getfield(L, opts, answer_options[i]);
 		else
 			lua_pushnil(L);
 	}
@@ -110,9 +110,9 @@ void answer_spec_read(lua_State *L, Spec *sp)
 	if (!lua_isnil(L, base + O_TYPE)) {
 		const char *t = lua_tostring(L, base + O_TYPE);
 		int i;
-		for (i = 0; t && type_names[i] && strcmp(type_names[i], t) != 0; i++)
+		for (i = 0; t && answer_types[i] && strcmp(answer_types[i], t) != 0; i++)
 			;
-		if (!t || !type_names[i])
+		if (!t || !answer_types[i])
 			step_error(L, sp->name, "unknown type '%s' (done, string, number, boolean, choice or json)",
 			           t ? t : luaL_typename(L, base + O_TYPE));
 		sp->type = i;
@@ -159,7 +159,7 @@ int answer_check(lua_State *L, const Spec *sp, int idx, Buf *reason)
 		break;
 	}
 	if (!ok) {
-		buf_addf(reason, "expected a %s, got %s", type_names[sp->type],
+		buf_addf(reason, "expected a %s, got %s", answer_types[sp->type],
 		         codec_isnull(L, idx) ? "null" : lua_pushfstring(L, "a %s", luaL_typename(L, idx)));
 		if (!codec_isnull(L, idx))
 			lua_pop(L, 1);

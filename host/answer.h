@@ -4,6 +4,9 @@
 
 #include "step.h"
 
+/* manual()'s options, and the names of its types (type = ...), each list ending with NULL. */
+extern const char *const answer_options[];
+extern const char *const answer_types[];
 /* A done step answered "fail" (or "fail: why") is this table: { reason = why }. */
 #define FAIL_MT "understudy.fail"
 /* Is the value at idx a "fail" answer? Its reason ("" when none given), or NULL. */

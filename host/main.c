@@ -65,7 +65,9 @@ static const Command commands[] = {
 	{ "check", C_CHECK, 1, -1, "check SCRIPT...",
 	  "compile only; syntax errors as file:line",
 	  "Compile the scripts without running them; a syntax error is printed as\n"
-	  "file:line: message and the exit status is 2.\n" },
+	  "file:line: message and the exit status is 2. The option tables written out\n"
+	  "in manual() and auto() calls are read too: an unknown option or type is\n"
+	  "said the same way, before anyone runs the script.\n" },
 	{ "runs", C_RUNS, 0, 1, "runs [PIPELINE]",
 	  "list runs, newest first",
 	  "List the recorded runs, newest first, of one pipeline or of all.\n" },

@@ -1,6 +1,7 @@
 /* run.c: the commands that run scripts: run, resume, check. */
 #include "run.h"
 #include "near.h"
+#include "answer.h"
 #include "outside.h"
 #include "step.h"
 #include "child.h"
@@ -73,19 +74,68 @@ int script_load(lua_State *L, const char *path, char hash[65])
 	return 0;
 }
 
+/* Is word in the NULL-ended list? */
+static int listed(const char *const *list, const char *word)
+{
+	while (*list && strcmp(*list, word) != 0)
+		list++;
+	return *list != NULL;
+}
+
+/*
+ * The option tables written out in the script's manual() and auto()
+ * calls (lua/check.lua finds them): an unknown option or type is said as
+ * the run would say it. How many were wrong.
+ */
+static int check_options(lua_State *L, const char *path)
+{
+	int wrong = 0, top = lua_gettop(L);
+	if (host_load_embedded(L, "lua/check.lua") != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	lua_getfield(L, -1, "file");
+	lua_pushstring(L, path);
+	lua_call(L, 1, 1);
+	for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
+		const char *call, *step, *key, *value, *near;
+		const char *const *known;
+		lua_getfield(L, -1, "call");
+		lua_getfield(L, -2, "step");
+		lua_getfield(L, -3, "key");
+		lua_getfield(L, -4, "value");
+		lua_getfield(L, -5, "line");
+		call = lua_tostring(L, -5), step = lua_tostring(L, -4), key = lua_tostring(L, -3), value = lua_tostring(L, -2);
+		known = strcmp(call, "manual") == 0 ? answer_options : step_auto_options;
+		if (!listed(known, key)) {
+			near = near_word(key, known, -1);
+			fprintf(stderr, "%s:%d: step \"%s\": unknown option '%s'%s%s%s\n", path, (int)lua_tointeger(L, -1),
+			        step ? step : "?", key, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+			wrong++;
+		} else if (known == answer_options && strcmp(key, "type") == 0 && value && !listed(answer_types, value)) {
+			near = near_word(value, answer_types, -1);
+			fprintf(stderr, "%s:%d: step \"%s\": unknown type '%s'%s%s%s\n", path, (int)lua_tointeger(L, -1),
+			        step ? step : "?", value, near ? " (did you mean '" : "", near ? near : "",
+			        near ? "'?)" : " (done, string, number, boolean, choice or json)");
+			wrong++;
+		}
+		lua_pop(L, 6);
+	}
+	lua_settop(L, top);
+	return wrong;
+}
+
 int check_command(lua_State *L, const Options *opt)
 {
 	int code = 0;
 	for (int i = 0; i < opt->nwords; i++) {
 		if (script_load(L, opt->words[i], NULL))
 			code = EXIT_USAGE;
-		else
-			lua_pop(L, 1);
+		else if ((lua_pop(L, 1), check_options(L, opt->words[i])))
+			code = EXIT_USAGE;
 	}
 	return code;
 }
 
-/* Fill the answers table from --answers FILE, then --answer STEP=VALUE. */
 /* STEP=TEXT flags into the table on top, step -> text; a flag without a step raises with bad. */
 static void step_pairs(lua_State *L, const char *const *flags, int n, const char *bad)
 {
@@ -99,6 +149,7 @@ static void step_pairs(lua_State *L, const char *const *flags, int n, const char
 	}
 }
 
+/* Fill the answers table from --answers FILE, then --answer STEP=VALUE; and the notes. */
 void answers_load(lua_State *L, const Options *opt)
 {
 	lua_newtable(L);

@@ -17,6 +17,8 @@
 #define SUMMARY_MAX 60
 #define STEP_NAME_MAX 200     /* bytes */
 
+const char *const step_auto_options[] = { "inputs", "retries", NULL };
+
 /* Raise a misuse error naming the step and where the script called it. */
 int step_error(lua_State *L, const char *name, const char *fmt, ...)
 {
@@ -418,7 +420,6 @@ static void auto_values(lua_State *L, Host *h, int base, StoreStep *row)
 /* auto(name, fn [, opts]) -> what fn returns */
 static int l_auto(lua_State *L)
 {
-	static const char *const known[] = { "inputs", "retries", NULL };
 	Host *h = host_get(L);
 	Step s;
 	StoreStep row;
@@ -429,7 +430,7 @@ static int l_auto(lua_State *L)
 	s.name = step_name(L);
 	s.kind = "auto";
 	luaL_checktype(L, 2, LUA_TFUNCTION);
-	step_opts_check(L, 3, s.name, known);
+	step_opts_check(L, 3, s.name, step_auto_options);
 	lua_settop(L, 3);
 	if (lua_istable(L, 3)) {
 		lua_getfield(L, 3, "inputs");

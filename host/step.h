@@ -37,6 +37,9 @@ typedef struct Step {
 	unsigned outside;          /* h->outside when it began: it reached the outside world if that changed */
 } Step;
 
+/* auto()'s options, ending with NULL. */
+extern const char *const step_auto_options[];
+
 /* Register manual() and auto(), and the registry tables they use. */
 void step_open(lua_State *L);
 

@@ -144,3 +144,26 @@ LUA
 	has "$ERR" 'no step "deploy" asked for the answer given'
 	lacks "$ERR" "did you mean"
 }
+
+test_check_reads_the_option_tables_written_out() {
+	write ck.lua <<'LUA'
+-- manual("x", "y", { nope = 1 }) in a comment is no call
+local s = [[ manual("z", "w", { nope = 2 }) ]]
+manual("sign-off", "ok?", { tpye = "boolean", inputs = { a = 1, tpye = 2 } })
+manual("target", "where?", {
+  choices = { "a", "b" },
+  type = "colour",
+})
+auto("build", function() return 1 end, { retry = 3, inputs = {} })
+local t = { manual = function() end }
+t.manual("q", "r", { bad = 1 })
+manual("fine", "?", { type = "string", default = "x" })
+LUA
+	run_us 2 check ck.lua
+	same "$ERR" "ck.lua:3: step \"sign-off\": unknown option 'tpye' (did you mean 'type'?)
+ck.lua:6: step \"target\": unknown type 'colour' (done, string, number, boolean, choice or json)
+ck.lua:8: step \"build\": unknown option 'retry'"
+	# Every example passes.
+	local f
+	for f in "$TESTS"/../examples/*.lua; do run_us 0 check "$f"; done
+}
