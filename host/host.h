@@ -44,6 +44,7 @@ typedef struct Options {
 	const char *from, *to;     /* copy --from DB --to DB */
 	int append;                /* copy --append */
 	int wait;                  /* --wait: without a terminal, wait for an answer from elsewhere */
+	int quiet, verbose;        /* run, resume: no status lines for auto steps that went well; every one */
 	int limit;                 /* runs --limit N; -1: not given */
 	int all;                   /* runs --all: REPL sessions that did nothing too */
 	const char *note;          /* answer --note TEXT: the last given */

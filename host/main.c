@@ -7,6 +7,7 @@
 #include "remote.h"
 #include "serve.h"
 #include "near.h"
+#include "progress.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -182,6 +183,8 @@ static const OptDef optdefs[] = {
 	{ "tokens", 1, C_SERVE, "--tokens FILE          serve: NAME TOKEN lines, one per person" },
 	{ "url", 1, C_SERVE, "--url BASE             serve: where people reach the page (behind a proxy);\n"
 	  "                         its host is accepted, and notify messages link to it" },
+	{ "quiet", 0, C_RUN | C_RESUME, "--quiet                no status lines for auto steps that went well" },
+	{ "verbose", 0, C_RUN | C_RESUME, "--verbose              a status line for every step, even on a terminal" },
 	{ "name", 1, C_RUN | C_REPL, "--name NAME            the pipeline's name (default: script name without .lua)" },
 	{ "no-trust", 0, C_LIVE, "--no-trust             ask a person even where a candidate is trusted" },
 	{ "force", 0, C_RESUME, "--force                resume a run that was resumed already (its remaining\n"
@@ -351,6 +354,8 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "tokens") == 0) o->tokens = value;
 		else if (strcmp(d->name, "url") == 0) o->url = value;
 		else if (strcmp(d->name, "all") == 0) o->all = 1;
+		else if (strcmp(d->name, "quiet") == 0) o->quiet = 1;
+		else if (strcmp(d->name, "verbose") == 0) o->verbose = 1;
 		else if (strcmp(d->name, "limit") == 0) {
 			char *end;
 			long n = strtol(value, &end, 10);
@@ -424,6 +429,8 @@ static int pmain(lua_State *L)
 	const Options *o = lua_touserdata(L, 1);
 	int code;
 	luaL_checkversion(L);
+	if (strcmp(o->command, "run") == 0 || strcmp(o->command, "resume") == 0)
+		progress_start(o->verbose);   /* before io opens: io.stdout is then the stream that knows */
 	lua_gc(L, LUA_GCSTOP);   /* as lua.c: no collection while the libraries open, */
 	luaL_openlibs(L);
 	lua_gc(L, LUA_GCRESTART);

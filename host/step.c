@@ -7,6 +7,7 @@
 #include "replay.h"
 #include "sha256.h"
 #include "near.h"
+#include "progress.h"
 
 #include <lauxlib.h>
 #include <stdarg.h>
@@ -210,17 +211,22 @@ void step_status(Host *h, const StoreStep *row, const char *value)
 		if (strcmp(row->how, "prompt") == 0 || strcmp(row->how, "web") == 0 || strcmp(row->how, "remote") == 0)
 			h->human_ms += row->duration_ms;   /* a person's time; not a default's wait, not an answer given in advance */
 	}
+	int ok = strcmp(row->status, "ok") == 0, repeatable = ok && row->kind[0] == 'a';
+	char line[512], occurrence[24] = "";
+	if (repeatable && h->opt->quiet)
+		return;   /* --quiet: failures, people's steps and the summary only */
 	if (row->duration_ms < 1000)
 		snprintf(when, sizeof when, "%lld ms", (long long)row->duration_ms);
 	else
 		snprintf(when, sizeof when, "%.1f s", (double)row->duration_ms / 1000.0);
-	fprintf(stderr, "[%s%s%s] %s %s", host_colour(h, row->status), row->status, host_colour(h, NULL),
-	        row->kind, row->name);
 	if (row->occurrence > 1)
-		fprintf(stderr, " #%d", row->occurrence);
-	if (value)
-		fprintf(stderr, " = %.*s%s", n > SUMMARY_MAX ? SUMMARY_MAX : n, v, n > SUMMARY_MAX ? "..." : "");
-	fprintf(stderr, " (%s, %s)\n", row->how, when);
+		snprintf(occurrence, sizeof occurrence, " #%d", row->occurrence);
+	snprintf(line, sizeof line, "[%s%s%s] %s %s%s%s%.*s%s (%s, %s)", host_colour(h, row->status), row->status,
+	         host_colour(h, NULL), row->kind, row->name, occurrence, value ? " = " : "",
+	         n > SUMMARY_MAX ? SUMMARY_MAX : n, v, n > SUMMARY_MAX ? "..." : "", row->how, when);
+	/* On a terminal, the same auto step again is the line in place (progress.c). */
+	if (!progress_line(row->name, repeatable, line))
+		fprintf(stderr, "%s\n", line);
 }
 
 /*

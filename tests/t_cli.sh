@@ -58,8 +58,8 @@ LUA
 	has "$ERR" 'no step "approve" asked for the answer'
 	run_us 0 args.lua -- --verbose -x
 	same "$OUT" "args.lua	--verbose	-x	nil	2	--verbose	-x"
-	run_us 2 run args.lua --verbose
-	has "$ERR" "unknown option --verbose (to pass it to the script, put it after --)"
+	run_us 2 run args.lua --debug
+	has "$ERR" "unknown option --debug (to pass it to the script, put it after --)"
 	run_us 0 run --db="$PWD/other.db" args.lua a
 	test -f other.db || fail "--db=PATH form not taken"
 }

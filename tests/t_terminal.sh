@@ -122,3 +122,28 @@ LUA
 	has "$(cat lines.txt)" "..."
 	has "$(head -1 lines.txt)" "OPERATOR"
 }
+
+test_a_loop_on_a_terminal_is_one_line_in_place() {
+	write loop.lua <<'LUA'
+for i = 1, 5000 do auto("s", function() return i end) end
+print("between")
+for i = 1, 3 do auto("t", function() return i end) end
+LUA
+	"$TEST_BIN/ptyrun" -t 20 -- "$UNDERSTUDY" run loop.lua </dev/null >pty.txt 2>&1 || fail "the run failed: $(cat pty.txt)"
+	tr -d '\r' <pty.txt >lines.txt
+	# A line for the first, one updated in place for the rest, ended before the script's print.
+	same "$(grep -c 'auto s' lines.txt)" 2
+	has "$(grep 'auto s #' lines.txt)" "auto s #5000 = 5000 (run, "
+	has "$(grep 'auto s #' lines.txt)" "[5000 in a row, "
+	same "$(grep -A1 'auto s #' lines.txt | tail -1)" "between"
+	same "$(sql "SELECT count(*) FROM steps")" 5003
+	# --verbose: every line; without a terminal: every line, as always.
+	"$TEST_BIN/ptyrun" -t 20 -- "$UNDERSTUDY" run loop.lua --verbose </dev/null >pty.txt 2>&1 || fail "verbose failed"
+	same "$(tr -d '\r' <pty.txt | grep -c 'auto s')" 5000
+	run_us 0 run loop.lua
+	same "$(grep -c 'auto s' err.txt)" 5000
+	# --quiet: no line for an auto step that went well.
+	run_us 0 run loop.lua --quiet
+	same "$(grep -c 'auto' err.txt)" 0
+	has "$ERR" "run 4 of loop ok: 5003 steps"
+}
