@@ -1,5 +1,6 @@
 /* replay.c: a resume replays the steps its run finished: their recorded values, nothing redone. */
 #include "replay.h"
+#include "answer.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -64,12 +65,56 @@ static int replay_values(lua_State *L, Host *h, const char *output, const char *
 }
 
 /*
+ * Does an --answer given to the resume replace the recorded answer (the
+ * JSON output) of the manual step sp? It does when it is another answer
+ * and the run answered that step once. The same answer replays (an
+ * --answers file that answers every step redoes nothing); a step answered
+ * several times (a loop) keeps its replays, and the --answer goes to the
+ * occurrences that run live (resume --from answers them all anew).
+ */
+static int answered_anew(lua_State *L, Host *h, const Spec *sp, const char *output)
+{
+	int top = lua_gettop(L), times = 0, differs = 1;
+	lua_getfield(L, LUA_REGISTRYINDEX, ANSWERS);
+	if (lua_getfield(L, -1, sp->name) == LUA_TNIL) {
+		lua_settop(L, top);
+		return 0;
+	}
+	/* The flag's answer as the record would hold it; one that is wrong goes live, to be refused there. */
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		size_t n;
+		const char *text = lua_tolstring(L, -1, &n);
+		if (answer_parse(L, h, sp, text, n, &h->step.reason) != 0)
+			lua_pushnil(L);
+	} else {
+		lua_pushvalue(L, -1);
+	}
+	buf_reset(&h->step.why);
+	if (!lua_isnil(L, -1) && !answer_failed(L, -1)) {
+		Buf b = { 0 };
+		if (codec_encode(L, -1, &b, &h->step.why) == 0)
+			differs = strcmp(buf_str(&b), output) != 0;
+		buf_free(&b);
+	}
+	lua_settop(L, top);
+	if (!differs)
+		return 0;
+	lua_getfield(L, LUA_REGISTRYINDEX, REPLAY);
+	for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
+		times += strcmp(field_string(L, "name"), sp->name) == 0;
+		lua_pop(L, 1);
+	}
+	lua_settop(L, top);
+	return times == 1;
+}
+
+/*
  * When resuming, match this step with the next one the resumed run
  * finished. A match pushes the recorded values, records the replay and
  * returns how many; otherwise the step runs live, replay may stop here,
  * and -1 comes back.
  */
-int replay_step(lua_State *L, Host *h, const Step *s)
+int replay_step(lua_State *L, Host *h, const Step *s, const Spec *sp)
 {
 	StoreStep row;
 	const char *name, *output, *results;
@@ -103,6 +148,13 @@ int replay_step(lua_State *L, Host *h, const Step *s)
 	if (!output || !field_boolean(L, "replayable") || field_boolean(L, "secret")) {
 		fprintf(stderr, "understudy: warning: step \"%s\" runs again: its value %s\n", s->name,
 		        field_boolean(L, "secret") ? "is secret and was never stored" : "could not be recorded");
+		lua_settop(L, top);
+		return -1;
+	}
+	if (sp && answered_anew(L, h, sp, output)) {
+		fprintf(stderr, "understudy: step \"%s\" is answered anew by --answer: replay stops here, the rest runs live\n",
+		        s->name);
+		h->replaying = 0;
 		lua_settop(L, top);
 		return -1;
 	}

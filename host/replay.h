@@ -8,8 +8,9 @@
  * When resuming, match this step with the next one the resumed run
  * finished. A match pushes the recorded values, records the replay and
  * returns how many; otherwise the step runs live, replay may stop here,
- * and -1 comes back.
+ * and -1 comes back. sp: a manual step's options (NULL for auto): an
+ * --answer with another answer than the recorded one may replace it.
  */
-int replay_step(lua_State *L, Host *h, const Step *s);
+int replay_step(lua_State *L, Host *h, const Step *s, const Spec *sp);
 
 #endif

@@ -276,7 +276,7 @@ static int l_manual(lua_State *L)
 	s.name = sp.name;
 	s.kind = "manual";
 	step_begin(L, h, &s, sp.inputs);
-	if ((n = replay_step(L, h, &s)) >= 0)
+	if ((n = replay_step(L, h, &s, &sp)) >= 0)
 		return n;
 	host_outside(L);
 	if (sp.candidate)
@@ -452,7 +452,7 @@ static int l_auto(lua_State *L)
 	}
 	/* 4: inputs, 5: retries */
 	step_begin(L, h, &s, 4);
-	if ((n = replay_step(L, h, &s)) >= 0)
+	if ((n = replay_step(L, h, &s, NULL)) >= 0)
 		return n;
 	buf_reset(errors);
 	base = lua_gettop(L);

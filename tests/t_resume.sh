@@ -293,16 +293,32 @@ LUA
 	# error(message, 0): the message, no traceback.
 	has "$ERR" "understudy: not signed off"
 	lacks "$ERR" "stack traceback"
-	# A plain resume replays the "no", and says how to answer anew.
-	run_us 1 resume 1 --answer sign-off=y
-	has "$ERR" "the answer given for \"sign-off\" was not used: run 1 answered it already, and it was replayed;"
-	has "$ERR" "understudy resume 2 --from 'sign-off' --answer 'sign-off=VALUE'"
-	# --from replays what came before (the build is not redone) and asks the step anew.
-	run_us 0 resume 2 --from sign-off --answer sign-off=y
+	# An --answer for a step the run answered once replaces that answer; what came before is replayed.
+	run_us 0 resume 1 --answer sign-off=y
+	has "$ERR" 'step "sign-off" is answered anew by --answer: replay stops here, the rest runs live'
 	same "$OUT" "shipped dist-1.4"
 	same "$(cat built)" "x"
-	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT name, how FROM steps WHERE run = 3 ORDER BY seq) AS t")" \
+	same "$(sql "SELECT group_concat(name || ':' || how, ' ') FROM (SELECT name, how FROM steps WHERE run = 2 ORDER BY seq) AS t")" \
 		"version:replay build:replay sign-off:flag"
+	# The same answer as recorded is replayed: answering every step again redoes nothing.
+	run_us 1 resume 1 --force --answer version=1.4 --answer sign-off=n
+	lacks "$ERR" "answered anew"
+	same "$(sql "SELECT group_concat(how, ' ') FROM (SELECT how FROM steps WHERE run = 3 ORDER BY seq) AS t")" \
+		"replay replay replay"
+	# A step answered in a loop keeps its replays (the --answer is for the occurrences still to come) ...
+	write loop.lua <<'LUA'
+local sum = 0
+for i = 1, 3 do sum = sum + manual("n", "A number?", { type = "number" }) end
+if sum > 5 then error("too much: " .. sum, 0) end
+print("sum " .. sum)
+LUA
+	run_us 1 run loop.lua --answer n=4
+	run_us 1 resume 4 --answer n=1
+	has "$ERR" "the answer given for \"n\" was not used: run 4 answered it already, and it was replayed;"
+	has "$ERR" "understudy resume 5 --from 'n' --answer 'n=VALUE'"
+	# ... and --from answers them all anew.
+	run_us 0 resume 5 --from n --answer n=1
+	same "$OUT" "sum 3"
 	# A step the run never finished: said, with those it finished.
 	run_us 2 resume 1 --force --from deploy
 	has "$ERR" 'resume: run 1 finished no step "deploy" (it finished: "version", "build", "sign-off")'

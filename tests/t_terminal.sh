@@ -147,3 +147,15 @@ LUA
 	same "$(grep -c 'auto' err.txt)" 0
 	has "$ERR" "run 4 of loop ok: 5003 steps"
 }
+
+test_an_answer_that_is_not_utf8_is_asked_again() {
+	write c.lua <<'LUA'
+print(manual("target", "Deploy where?", { choices = { "staging", "prod" } }))
+print(manual("name", "Your name?", { type = "string" }))
+LUA
+	pty 'expect target [1-2]> \nsend \\xff\\xfe\\r\nexpect target [1-2]> \nsendline staging\nexpect name> \nsend caf\\xe9\\r\nexpect not valid UTF-8\nexpect name> \nsendline bob\n' run c.lua
+	same "$CODE" 0
+	has "$OUT" "staging"
+	has "$OUT" "bob"
+	same "$(sql "SELECT group_concat(output, ' ') FROM steps")" '"staging" "bob"'
+}
