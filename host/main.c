@@ -42,7 +42,9 @@ static const Command commands[] = {
 	  "Run a pipeline. Manual steps ask for an answer (--answer, --answers,\n"
 	  "the terminal, or standard input lines when there is no terminal);\n"
 	  "every step is recorded. `understudy SCRIPT` is the same. Options may\n"
-	  "stand anywhere; after -- every word goes to the script as arg[N].\n" },
+	  "stand anywhere; after -- every word goes to the script as arg[N].\n"
+	  "At a prompt, a line `note: TEXT` adds a note to the answer that follows;\n"
+	  "a done step takes `fail` (or `fail: why`), which fails it and the run.\n" },
 	{ "resume", C_RESUME, 1, 1, "resume RUN [--from STEP]",
 	  "rerun RUN; finished steps are replayed, not redone",
 	  "Run a failed or interrupted run's script again, with the same arguments,\n"

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -210,6 +211,17 @@ static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence
 	lua_settop(L, top);
 }
 
+/* Ask again with the prompt's last line only. */
+static void last_line(Buf *prompt)
+{
+	const char *last = strrchr(buf_str(prompt), '\n');
+	if (last) {
+		size_t skip = (size_t)(last + 1 - prompt->data);
+		memmove(prompt->data, prompt->data + skip, prompt->len - skip + 1);
+		prompt->len -= skip;
+	}
+}
+
 /* Is UNDERSTUDY_WAIT=1 set, or --wait given? */
 static int wait_asked(const Host *h)
 {
@@ -233,6 +245,7 @@ const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 		          sp->name, sp->name);
 	if (h->tty || !from_stdin)
 		remote_wait_begin(L, h, sp, occurrence);
+	buf_reset(&h->step.note);   /* a note typed at this prompt: "note: TEXT" */
 	if (sp->notify)
 		notify_waiting(L, h, sp, occurrence);
 	prompt_text(L, h, sp, occurrence, prompt);
@@ -264,6 +277,15 @@ const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 		if (rc == PROMPT_EOF)
 			host_raise_interrupt(L, "end of input at step \"%s\"; answer it with --answer '%s=VALUE'",
 			                     sp->name, sp->name);
+		if (strncasecmp(buf_str(&h->step.line), "note:", 5) == 0 && !sp->secret) {
+			/* A note goes with the answer still to come; the prompt asks again. */
+			const char *text = buf_str(&h->step.line) + 5;
+			buf_reset(&h->step.note);
+			buf_adds(&h->step.note, text + strspn(text, " \t"));
+			fprintf(stderr, "  (noted; now the answer)\n");
+			last_line(prompt);
+			continue;
+		}
 		if (answer_parse(L, h, sp, buf_str(&h->step.line), h->step.line.len, reason) == 0) {
 			if (answer_accept(L, h, sp, reason) == 0)
 				break;
@@ -276,13 +298,7 @@ const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 			          " answer it with --answer '%s=VALUE'", sp->name, wrong, buf_str(reason), sp->name);
 		}
 		fprintf(stderr, "  ! %s\n", buf_str(reason));
-		/* Ask again with the prompt's last line only. */
-		const char *last = strrchr(buf_str(prompt), '\n');
-		if (last) {
-			size_t skip = (size_t)(last + 1 - prompt->data);
-			memmove(prompt->data, prompt->data + skip, prompt->len - skip + 1);
-			prompt->len -= skip;
-		}
+		last_line(prompt);
 	}
 	return h->tty ? "prompt" : "stdin";
 }

@@ -306,6 +306,8 @@ static int l_manual(lua_State *L)
 	if (strcmp(how, "web") == 0 || strcmp(how, "remote") == 0) {
 		row.operator = buf_str(&h->step.by);   /* who answered, from elsewhere */
 		row.note = h->step.note.len ? host_hide_secrets(L, buf_str(&h->step.note)) : NULL;
+	} else if ((strcmp(how, "prompt") == 0 || strcmp(how, "stdin") == 0) && h->step.note.len) {
+		row.note = host_hide_secrets(L, buf_str(&h->step.note));   /* "note: TEXT" at the prompt */
 	} else {
 		/* --note STEP=TEXT: the hidden text stays on the stack while the row is written. */
 		if (lua_getfield(L, LUA_REGISTRYINDEX, NOTES) == LUA_TTABLE && lua_getfield(L, -1, sp.name) == LUA_TSTRING)

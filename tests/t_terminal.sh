@@ -159,3 +159,14 @@ LUA
 	has "$OUT" "bob"
 	same "$(sql "SELECT group_concat(output, ' ') FROM steps")" '"staging" "bob"'
 }
+
+test_a_note_typed_at_the_prompt_goes_with_the_answer() {
+	write n.lua <<'LUA'
+print(manual("sign-off", "Ship it?", { type = "boolean" }))
+LUA
+	pty 'expect sign-off [y/n]> \nsendline note: metrics checked twice\nexpect (noted; now the answer)\nexpect sign-off [y/n]> \nsendline y\n' run n.lua
+	same "$CODE" 0
+	same "$(sql "SELECT how, output, note FROM steps")" "prompt|true|metrics checked twice"
+	run_us 0 show 1
+	has "$OUT" "1 sign-off (tester): metrics checked twice"
+}
