@@ -105,6 +105,15 @@ at_end() {
 	trap "$AT_END" EXIT
 }
 
+# runner_start SCRIPT [ARG...]: run SCRIPT with --wait in the background, its
+# manual steps waiting for an answer from elsewhere; stdout in runner.out,
+# stderr in runner.err, its pid in $RUNNER_PID; stopped when the test ends.
+runner_start() {
+	"$UNDERSTUDY" run "$@" --wait </dev/null >runner.out 2>runner.err &
+	RUNNER_PID=$!
+	at_end "kill $RUNNER_PID 2>/dev/null"
+}
+
 # httpd_start: a real HTTP server on 127.0.0.1 for this test; sets $PORT,
 # logs requests to httpd.log, and is stopped when the test ends.
 httpd_start() {

@@ -18,9 +18,8 @@ LUA
 
 test_answer_from_another_shell() {
 	release_script
-	"$UNDERSTUDY" run release.lua --wait </dev/null >runner.out 2>runner.err &
-	local pid=$!
-	at_end "kill $pid 2>/dev/null"
+	runner_start release.lua
+	local pid=$RUNNER_PID
 	eventually waiting_count 1
 	run_us 0 waiting --json
 	same "$(jq -c '.[0] | [.run, .pipeline, .step, .occurrence, .type, .inputs, .operator, .secret]' <<<"$OUT")" \
@@ -104,9 +103,8 @@ target|prompt|tester"
 
 test_a_killed_runner_is_not_listed_as_waiting() {
 	release_script
-	"$UNDERSTUDY" run release.lua --wait </dev/null >/dev/null 2>runner.err &
-	local pid=$!
-	at_end "kill $pid 2>/dev/null"
+	runner_start release.lua
+	local pid=$RUNNER_PID
 	eventually waiting_count 1
 	kill -9 $pid
 	wait $pid 2>/dev/null
@@ -119,9 +117,8 @@ test_a_killed_runner_is_not_listed_as_waiting() {
 
 test_a_runner_elsewhere_is_listed_while_it_beats() {
 	release_script
-	"$UNDERSTUDY" run release.lua --wait </dev/null >/dev/null 2>runner.err &
-	local pid=$!
-	at_end "kill $pid 2>/dev/null"
+	runner_start release.lua
+	local pid=$RUNNER_PID
 	eventually waiting_count 1
 	# As if the runner were on another machine: its pid cannot be checked, its beat can.
 	sql "UPDATE waits SET host = 'elsewhere', pid = 1" >/dev/null
@@ -146,9 +143,8 @@ test_an_interrupted_or_timed_out_wait_ends() {
 manual("quick", "?", { type = "boolean", default = true, timeout = 1 })
 manual("slow", "?", { type = "boolean" })
 LUA
-	"$UNDERSTUDY" run t.lua --wait </dev/null >/dev/null 2>runner.err &
-	local pid=$!
-	at_end "kill $pid 2>/dev/null"
+	runner_start t.lua
+	local pid=$RUNNER_PID
 	eventually grep -q "the default is taken" runner.err
 	eventually waiting_count 1
 	kill -INT $pid
@@ -204,9 +200,8 @@ LUA
 
 test_pg_a_waiting_runner_listens_for_answers() {
 	release_script
-	"$UNDERSTUDY" run release.lua --wait </dev/null >/dev/null 2>runner.err &
-	local pid=$!
-	at_end "kill $pid 2>/dev/null"
+	runner_start release.lua
+	local pid=$RUNNER_PID
 	eventually waiting_count 1
 	eventually [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN understudy_offers'")" = 1 ]
 	run_us 0 answer 1 sign-off y
@@ -226,9 +221,8 @@ LUA
 	has "$(cat err.txt)" 'step "smoke test" failed: answered fail by tester: checkout gives 500'
 	lacks "$(cat err.txt)" "stack traceback"
 	# From elsewhere, the reason in the note; the run can be resumed and the step asked again.
-	"$UNDERSTUDY" run smoke.lua --wait </dev/null >out.txt 2>runner.err &
-	local pid=$!
-	at_end "kill $pid 2>/dev/null"
+	runner_start smoke.lua
+	local pid=$RUNNER_PID
 	eventually waiting_count 1
 	run_us 0 answer 2 "smoke test" fail --operator bob --note "the cart is empty"
 	wait $pid

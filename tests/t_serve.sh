@@ -31,9 +31,7 @@ local env = manual("target", "Deploy where?", {
 })
 print("done", ok, env)
 LUA
-	"$UNDERSTUDY" run release.lua --wait </dev/null >runner.out 2>runner.err &
-	RUNNER_PID=$!
-	at_end "kill $RUNNER_PID 2>/dev/null"
+	runner_start release.lua
 	eventually grep -q "understudy answer 1 'sign-off'" runner.err
 }
 
