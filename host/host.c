@@ -2,6 +2,7 @@
 #include "host.h"
 #include "clock.h"
 #include "remote.h"
+#include "prompt.h"
 
 #include <lauxlib.h>
 #include <pwd.h>
@@ -36,6 +37,7 @@ static int host_gc(lua_State *L)
 		remote_wait_end(h, "interrupted", NULL, NULL);   /* a step that waited when the run stopped */
 	store_close(h->store);
 	h->store = NULL;
+	prompt_free(h);
 	secrets_free(&h->secrets);
 	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
 		buf_free(bufs[i]);

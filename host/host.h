@@ -96,6 +96,7 @@ typedef struct Host {
 	int64_t wait;              /* remote.c: the step waiting now, visible elsewhere; 0: none */
 	int64_t wait_offer;        /* the offered answer it took */
 	int64_t wait_beat_ms, wait_poll_ms;   /* when to beat, to look at offers next (monotonic) */
+	struct Editor *editor;     /* prompt.c: the terminal's line editor, made at the first prompt */
 } Host;
 
 Host *host_get(lua_State *L);

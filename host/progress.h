@@ -1,8 +1,10 @@
 /*
  * progress.h: on a terminal, a loop of the same auto step is one status
- * line updated in place (count, rate, elapsed) instead of thousands.
- * Anything else written to the terminal first ends that line: stdout and
- * stderr go through streams that know (progress_start swaps them in).
+ * line updated in place (count, rate, elapsed) instead of thousands, and
+ * an auto step that runs for more than a second shows its time as it
+ * goes. Anything else written to the terminal first ends such a line:
+ * stdout and stderr go through streams that know (progress_start swaps
+ * them in).
  */
 #ifndef UNDERSTUDY_PROGRESS_H
 #define UNDERSTUDY_PROGRESS_H
@@ -16,7 +18,13 @@ void progress_start(int verbose);
  * shown as the step's repeat in place, 0 when the caller prints it.
  */
 int progress_line(const char *name, int repeatable, const char *text);
-/* End the line in place, if any: the terminal's next output starts on a line of its own. */
-void progress_end(void);
+/*
+ * A step begins: an auto step (show) that runs for more than a second
+ * shows "[running] auto NAME (N s)" until it ends; a person's step
+ * (show 0) keeps the terminal to itself. Returns the depth to give back
+ * to progress_step_leave when it ends.
+ */
+int progress_step_enter(const char *name, int show);
+void progress_step_leave(int depth);
 
 #endif

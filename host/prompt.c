@@ -1,10 +1,14 @@
-/* prompt.c: asks people: the prompt's text, an answer line from the terminal or standard input. */
+/* prompt.c: asks people: the prompt's text, an answer line from the terminal (edited with libedit) or standard input. */
 #include "prompt.h"
 #include "answer.h"
+#include "codec.h"
+#include "progress.h"
 #include "terminal.h"
 #include "remote.h"
 #include "../stdlib/stdlib.h"
 
+#include <histedit.h>
+#include <jansson.h>
 #include <lauxlib.h>
 #include <stdlib.h>
 
@@ -17,6 +21,41 @@
 
 #define ECHO_MAX 200          /* piped answers are echoed up to this length */
 #define WRONG_ANSWERS_MAX 3   /* in a row, without a terminal */
+#define TICK_KEY 0x91         /* a character no keyboard sends (U+0091): a second of the countdown passed */
+#define PAST_ANSWERS 50       /* a step's past answers that Up brings back */
+#define WORDS_MAX 64          /* the answers Tab completes */
+#define SHOWN_MAX 1024        /* characters of the prompt's last line the editor shows */
+
+/* What ends a wait for the answer. */
+enum { WAIT_INPUT, WAIT_OFFERED, WAIT_TIMEOUT, WAIT_INTERRUPTED, WAIT_TICK };
+
+/* What reading gives beside PROMPT_*: an answer was offered from elsewhere (remote_poll looks at it). */
+#define PROMPT_OFFERED 3
+
+/* One prompt being answered: what the wait needs, and why the editor's line ended early. */
+typedef struct Asking {
+	Host *h;
+	const Spec *sp;
+	int64_t deadline;          /* monotonic ms when the default is taken; -1: never */
+	int from_stdin;            /* the terminal or piped lines; 0: only answers from elsewhere */
+	int ended;                 /* the editor's line ended early: WAIT_*; -1: it did not */
+	int restore;               /* a line ended early is read on: what was typed stays */
+	int more;                  /* the prompt is for a document's next line: no timeout shown */
+	Buf *typed;                /* the line read, or typed when it ended early */
+	Buf doc;                   /* a JSON document's lines so far, when it spans lines */
+	const char *last;          /* the prompt's last line: the editor shows it, with the countdown */
+	Buf shown;
+	wchar_t wide[SHOWN_MAX];
+	const char *words[WORDS_MAX];   /* what Tab completes: the choices, y/n, done/fail */
+	int nwords;
+} Asking;
+
+/* The line editor of a terminal's prompts, made at the first one and kept by the Host. */
+typedef struct Editor {
+	EditLine *el;
+	HistoryW *history;         /* the step's past answers, for Up */
+	FILE *out;                 /* the terminal, written past the streams of progress.c */
+} Editor;
 
 /* Bytes stdin's buffer holds already: glibc's FILE, read as gnulib's freadahead does. */
 static size_t stdin_buffered(void)
@@ -24,54 +63,137 @@ static size_t stdin_buffered(void)
 	return (size_t)(stdin->_IO_read_end - stdin->_IO_read_ptr);
 }
 
-/*
- * Show prompt on stderr and read one line from stdin (the terminal, or the
- * piped lines; not at all when from_stdin is 0), while looking for an
- * answer from elsewhere when the step waits visibly (h->wait). Returns
- * PROMPT_LINE with the line (no newline) in out, PROMPT_REMOTE with an
- * answer from elsewhere pushed and its how in *how, PROMPT_EOF at end of
- * input, PROMPT_INTERRUPTED on Ctrl-C or SIGTERM, PROMPT_TIMEOUT when
- * timeout_ms (if not 0) passed first.
- */
-static int read_line(lua_State *L, Host *h, const Spec *sp, const char *prompt, int from_stdin, Buf *out,
-                     const char **how)
+/* Append the UTF-8 of n wide characters to b. */
+static void wide_to_utf8(const wchar_t *w, size_t n, Buf *b)
 {
-	int64_t deadline = sp->timeout_ms ? clock_mono_ms() + sp->timeout_ms : -1;
-	int rc;
-	if (sp->secret && h->tty)
-		terminal_echo_off();   /* before the prompt shows: nothing typed after it is echoed */
-	fputs(prompt, stderr);
-	fflush(stderr);
-	buf_reset(out);
-	for (;;) {
-		/* Wait only when nothing is buffered: a signal, the timeout or a word from elsewhere ends the wait. */
-		int64_t left = deadline < 0 ? -1 : deadline > clock_mono_ms() ? deadline - clock_mono_ms() : 0;
-		int ready, fd2 = -1;
-		if (from_stdin && stdin_buffered()) {
-			ready = host_interrupted ? -1 : 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = (unsigned)w[i];
+		if (c >= TERMINAL_RAW_BYTE + 0x80 && c <= TERMINAL_RAW_BYTE + 0xFF) {
+			buf_addc(b, (char)(c & 0xFF));   /* typed as a byte that is not UTF-8: kept so, and refused */
+		} else if (c < 0x80) {
+			buf_addc(b, (char)c);
+		} else if (c < 0x800) {
+			buf_addc(b, (char)(0xC0 | c >> 6));
+			buf_addc(b, (char)(0x80 | (c & 0x3F)));
+		} else if (c < 0x10000) {
+			buf_addc(b, (char)(0xE0 | c >> 12));
+			buf_addc(b, (char)(0x80 | (c >> 6 & 0x3F)));
+			buf_addc(b, (char)(0x80 | (c & 0x3F)));
 		} else {
-			int64_t wait = left;
-			if (h->wait) {
-				int64_t next = remote_next_ms(h, &fd2);
-				if (wait < 0 || next < wait)
-					wait = next;
-			}
-			ready = host_wait2(from_stdin ? STDIN_FILENO : -1, fd2, wait);
-			if (h->wait && (ready == 2 || (ready == 0 && (deadline < 0 || clock_mono_ms() < deadline)))) {
-				if ((*how = remote_poll(L, h, sp))) {
-					rc = PROMPT_REMOTE;
-					if (h->tty)
-						tcflush(STDIN_FILENO, TCIFLUSH);   /* half a line typed meanwhile is not the next answer */
-					break;
-				}
-				continue;
+			buf_addc(b, (char)(0xF0 | c >> 18));
+			buf_addc(b, (char)(0x80 | (c >> 12 & 0x3F)));
+			buf_addc(b, (char)(0x80 | (c >> 6 & 0x3F)));
+			buf_addc(b, (char)(0x80 | (c & 0x3F)));
+		}
+	}
+}
+
+/* The wide characters of UTF-8 s into w (room for cap, ending with 0); a byte that is not UTF-8 as '?'. */
+static void utf8_to_wide(const char *s, wchar_t *w, size_t cap)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, k = 0;
+	while (i < n && k + 1 < cap) {
+		size_t len = codec_utf8_len(u + i, n - i);
+		unsigned c;
+		if (len == 0) {
+			w[k++] = L'?', i++;
+			continue;
+		}
+		c = len == 1 ? u[i] : len == 2 ? u[i] & 0x1Fu : len == 3 ? u[i] & 0x0Fu : u[i] & 0x07u;
+		for (size_t j = 1; j < len; j++)
+			c = c << 6 | (u[i + j] & 0x3Fu);
+		w[k++] = (wchar_t)c;
+		i += len;
+	}
+	w[k] = L'\0';
+}
+
+/*
+ * Wait for what comes first: input on standard input, an answer offered
+ * from elsewhere, the timeout, a signal, or (when tick) the next whole
+ * second of the countdown.
+ */
+static int wait_answer(Asking *a, int tick)
+{
+	Host *h = a->h;
+	for (;;) {
+		int64_t now = clock_mono_ms(), wait = -1, tick_at = -1;
+		int fd2 = -1, ready;
+		if (a->from_stdin && stdin_buffered())
+			return host_interrupted ? WAIT_INTERRUPTED : WAIT_INPUT;
+		if (a->deadline >= 0) {
+			if (now >= a->deadline)
+				return WAIT_TIMEOUT;
+			wait = a->deadline - now;
+			if (tick && wait > 1000) {
+				wait = wait % 1000 ? wait % 1000 : 1000;
+				tick_at = now + wait;
 			}
 		}
-		if (ready <= 0) {
-			rc = ready < 0 ? PROMPT_INTERRUPTED : PROMPT_TIMEOUT;
+		if (h->wait) {
+			int64_t next = remote_next_ms(h, &fd2);
+			if (wait < 0 || next < wait)
+				wait = next;
+		}
+		ready = host_wait2(a->from_stdin ? STDIN_FILENO : -1, fd2, wait);
+		if (ready < 0)
+			return WAIT_INTERRUPTED;
+		if (ready == 1)
+			return WAIT_INPUT;
+		if (a->deadline >= 0 && clock_mono_ms() >= a->deadline)
+			return WAIT_TIMEOUT;
+		if (h->wait && (ready == 2 || remote_next_ms(h, &fd2) == 0) && remote_offered(h))
+			return WAIT_OFFERED;
+		if (tick_at >= 0 && clock_mono_ms() >= tick_at)
+			return WAIT_TICK;
+	}
+}
+
+/* The end of the prompt's last line: the timeout (the seconds left), hidden, and "> ". */
+static void prompt_tail(const Asking *a, Buf *b)
+{
+	if (a->more)
+		return;
+	if (a->deadline >= 0) {
+		int64_t left = a->deadline - clock_mono_ms();
+		buf_addf(b, " (the default in %lld s)", (long long)(left > 0 ? (left + 999) / 1000 : 0));
+	}
+	if (a->sp->secret)
+		buf_adds(b, " (hidden)");
+	buf_adds(b, "> ");
+}
+
+/*
+ * Show prompt on stderr and read one line from stdin (the terminal, or
+ * the piped lines; not at all when a->from_stdin is 0) into a->typed,
+ * without its newline. Returns PROMPT_LINE, PROMPT_OFFERED when an answer
+ * came from elsewhere, PROMPT_EOF at end of input, PROMPT_INTERRUPTED on
+ * Ctrl-C or SIGTERM, PROMPT_TIMEOUT when the deadline passed first.
+ */
+static int read_plain(Asking *a, const char *prompt)
+{
+	Host *h = a->h;
+	Buf *out = a->typed;
+	int rc;
+	if (a->sp->secret && h->tty)
+		terminal_echo_off();   /* before the prompt shows: nothing typed after it is echoed */
+	Buf tail = { 0 };
+	prompt_tail(a, &tail);
+	fputs(prompt, stderr);
+	fputs(buf_str(&tail), stderr);
+	buf_free(&tail);
+	fflush(stderr);
+	if (!a->restore)
+		buf_reset(out);
+	a->restore = 0;
+	for (;;) {
+		int c, w = wait_answer(a, 0);
+		if (w != WAIT_INPUT) {
+			rc = w == WAIT_OFFERED ? PROMPT_OFFERED : w == WAIT_TIMEOUT ? PROMPT_TIMEOUT : PROMPT_INTERRUPTED;
 			break;
 		}
-		int c = getc(stdin);
+		c = getc(stdin);
 		if (c == EOF) {
 			if (ferror(stdin) && errno == EINTR) {
 				clearerr(stdin);
@@ -93,14 +215,347 @@ static int read_line(lua_State *L, Host *h, const Spec *sp, const char *prompt, 
 		out->data[--out->len] = '\0';
 	/* Piped answers are not echoed by a terminal: show them, so logs read well. */
 	if (rc == 1 && !h->tty)
-		fprintf(stderr, "%.*s%s\n", sp->secret ? 0 : ECHO_MAX, buf_str(out),
-		        !sp->secret && out->len > ECHO_MAX ? "..." : "");
-	if (rc == PROMPT_INTERRUPTED || rc == PROMPT_TIMEOUT)
+		fprintf(stderr, "%.*s%s\n", a->sp->secret ? 0 : ECHO_MAX, buf_str(out),
+		        !a->sp->secret && out->len > ECHO_MAX ? "..." : "");
+	if (rc < 0 || rc == PROMPT_OFFERED)
 		fputc('\n', stderr);
 	return rc;
 }
 
-/* Write the prompt for a manual step into b. */
+/* The Asking an editor works for. */
+static Asking *asking_of(EditLine *el)
+{
+	void *a = NULL;
+	el_wget(el, EL_CLIENTDATA, &a);
+	return a;
+}
+
+/* The editor's prompt: the prompt's last line, with the seconds left. */
+static wchar_t *edit_prompt(EditLine *el)
+{
+	Asking *a = asking_of(el);
+	buf_reset(&a->shown);
+	buf_adds(&a->shown, a->last);
+	prompt_tail(a, &a->shown);
+	utf8_to_wide(buf_str(&a->shown), a->wide, SHOWN_MAX);
+	return a->wide;
+}
+
+/* The editor reads each character through this: the wait on the terminal, elsewhere and the clock. */
+static int edit_getc(EditLine *el, wchar_t *wc)
+{
+	Asking *a = asking_of(el);
+	if (a->restore) {
+		*wc = TICK_KEY;   /* edit_tick puts back what was typed */
+		return 1;
+	}
+	for (;;) {
+		int c, w = terminal_pending() ? WAIT_INPUT : wait_answer(a, a->deadline >= 0);
+		if (w == WAIT_TICK) {
+			*wc = TICK_KEY;
+			return 1;
+		}
+		if (w != WAIT_INPUT) {
+			/* No Lua inside libedit: the line ends here, and what was typed is kept. */
+			const LineInfoW *li = el_wline(el);
+			buf_reset(a->typed);
+			wide_to_utf8(li->buffer, (size_t)(li->lastchar - li->buffer), a->typed);
+			a->ended = w;
+			return 0;
+		}
+		if ((c = terminal_read_point(STDIN_FILENO)) == -2)
+			continue;   /* a signal: the wait says which */
+		if (c < 0)
+			return 0;
+		*wc = (wchar_t)c;
+		return 1;
+	}
+}
+
+/* TICK_KEY: show the seconds left; put back a line that ended early. */
+static unsigned char edit_tick(EditLine *el, int ch)
+{
+	Asking *a = asking_of(el);
+	(void)ch;
+	if (a->restore) {
+		wchar_t w[SHOWN_MAX];
+		a->restore = 0;
+		utf8_to_wide(buf_str(a->typed), w, SHOWN_MAX);
+		el_winsertstr(el, w);
+	}
+	return CC_REFRESH;
+}
+
+/* Tab: complete what was typed to the one answer it starts, or list those it starts. */
+static unsigned char edit_complete(EditLine *el, int ch)
+{
+	Asking *a = asking_of(el);
+	const LineInfoW *li = el_wline(el);
+	Buf typed = { 0 };
+	const char *match[WORDS_MAX];
+	size_t common = 0;
+	int n = 0;
+	(void)ch;
+	wide_to_utf8(li->buffer, (size_t)(li->cursor - li->buffer), &typed);
+	for (int i = 0; i < a->nwords; i++)
+		if (strncasecmp(a->words[i], buf_str(&typed), typed.len) == 0)
+			match[n++] = a->words[i];
+	if (n > 0) {
+		/* The start all of them share, cut at a character's end. */
+		common = strlen(match[0]);
+		for (int i = 1; i < n; i++) {
+			size_t k = 0;
+			while (k < common && match[i][k] && strncasecmp(match[0] + k, match[i] + k, 1) == 0)
+				k++;
+			common = k;
+		}
+		while (common > 0 && (match[0][common] & 0xC0) == 0x80)
+			common--;
+	}
+	if (n == 0 || (n > 1 && common <= typed.len)) {
+		buf_free(&typed);
+		if (n == 0)
+			return CC_ERROR;
+		Editor *e = a->h->editor;
+		fputc('\n', e->out);
+		for (int i = 0; i < n; i++)
+			fprintf(e->out, "  %s", match[i]);
+		fputc('\n', e->out);
+		fflush(e->out);
+		return CC_REDISPLAY;
+	}
+	wchar_t w[SHOWN_MAX];
+	char cut[SHOWN_MAX];
+	snprintf(cut, sizeof cut, "%.*s", (int)common, match[0]);
+	utf8_to_wide(cut, w, SHOWN_MAX);
+	el_deletestr(el, (int)(li->cursor - li->buffer));
+	el_winsertstr(el, w);
+	buf_free(&typed);
+	return CC_REFRESH;
+}
+
+/* The editor, made at the first prompt on a terminal; NULL when libedit cannot work here. */
+static Editor *editor_get(Host *h)
+{
+	static const wchar_t tick[] = { TICK_KEY, 0 };
+	HistEventW ev;
+	Editor *e = h->editor;
+	int fd;
+	if (e)
+		return e;
+	if (!(e = calloc(1, sizeof *e)))
+		return NULL;
+	if ((fd = dup(STDERR_FILENO)) >= 0 && !(e->out = fdopen(fd, "w")))
+		close(fd);
+	if (e->out)
+		e->el = el_init("understudy", stdin, e->out, e->out);
+	e->history = history_winit();
+	if (!e->el || !e->history) {
+		h->editor = e;
+		prompt_free(h);
+		return NULL;
+	}
+	history_w(e->history, &ev, H_SETSIZE, PAST_ANSWERS + 1);
+	el_wset(e->el, EL_EDITOR, L"emacs");
+	el_source(e->el, NULL);   /* the person's ~/.editrc, as the REPL reads it */
+	el_wset(e->el, EL_HIST, history_w, e->history);
+	el_wset(e->el, EL_GETCFN, edit_getc);
+	el_wset(e->el, EL_PROMPT, edit_prompt);
+	el_wset(e->el, EL_ADDFN, L"understudy-complete", L"Complete the answer", edit_complete);
+	el_wset(e->el, EL_ADDFN, L"understudy-tick", L"Show the seconds left", edit_tick);
+	el_wset(e->el, EL_BIND, L"^I", L"understudy-complete", NULL);
+	el_wset(e->el, EL_BIND, tick, L"understudy-tick", NULL);
+	h->editor = e;
+	return e;
+}
+
+void prompt_free(Host *h)
+{
+	Editor *e = h->editor;
+	if (!e)
+		return;
+	if (e->el)
+		el_end(e->el);
+	if (e->history)
+		history_wend(e->history);
+	if (e->out)
+		fclose(e->out);
+	free(e);
+	h->editor = NULL;
+}
+
+/* One past answer for Up: its text as typed, how recent, and whether it answered these inputs. */
+typedef struct Past {
+	char *text;
+	int same;
+	int64_t last;
+} Past;
+
+typedef struct Pasts {
+	Past p[PAST_ANSWERS];
+	int n;
+	const char *inputs;        /* the step's inputs now, "" for none */
+} Pasts;
+
+/* Which of two past answers Up should bring back first: those for these inputs, then the latest. */
+static int past_cmp(const void *x, const void *y)
+{
+	const Past *a = x, *b = y;
+	if (a->same != b->same)
+		return a->same - b->same;
+	return a->last < b->last ? -1 : a->last > b->last;
+}
+
+/* Keep an answer among the PAST_ANSWERS that come back first, once each. */
+static int past_add(void *ud, const StoreAnswer *r)
+{
+	Pasts *ps = ud;
+	Past new = { NULL, strcmp(r->inputs ? r->inputs : "", ps->inputs) == 0, r->last }, *low = NULL;
+	json_t *v = json_loads(r->output ? r->output : "", JSON_DECODE_ANY, NULL);
+	const char *text = v && json_is_string(v) ? json_string_value(v) : r->output;
+	if (text && *text && !strchr(text, '\n')) {
+		for (int i = 0; i < ps->n && !low; i++)
+			if (strcmp(ps->p[i].text, text) == 0)
+				low = &ps->p[i];
+		if (low) {
+			if (past_cmp(&new, low) > 0)
+				low->same = new.same, low->last = new.last;
+		} else if (ps->n < PAST_ANSWERS) {
+			new.text = strdup(text);
+			if (new.text)
+				ps->p[ps->n++] = new;
+		} else {
+			low = &ps->p[0];
+			for (int i = 1; i < ps->n; i++)
+				if (past_cmp(&ps->p[i], low) < 0)
+					low = &ps->p[i];
+			if (past_cmp(&new, low) > 0 && (new.text = strdup(text))) {
+				free(low->text);
+				*low = new;
+			}
+		}
+	}
+	json_decref(v);
+	return 0;
+}
+
+/* The editor's history becomes the step's past answers, the likeliest last (Up brings it first). */
+static void editor_history(Editor *e, Host *h, const Spec *sp)
+{
+	Pasts ps = { .n = 0, .inputs = buf_str(&h->step.inputs) };
+	HistEventW ev;
+	history_w(e->history, &ev, H_CLEAR);
+	if (sp->type == T_DONE || h->store->m->answers(h->store, h->pipeline, sp->name, past_add, &ps) < 0)
+		buf_reset(&h->store->err);   /* without the past, Up has less to offer; the prompt still works */
+	qsort(ps.p, (size_t)ps.n, sizeof ps.p[0], past_cmp);
+	for (int i = 0; i < ps.n; i++) {
+		wchar_t w[SHOWN_MAX];
+		utf8_to_wide(ps.p[i].text, w, SHOWN_MAX);
+		history_w(e->history, &ev, H_ENTER, w);
+		free(ps.p[i].text);
+	}
+}
+
+/*
+ * Read one line like read_plain, edited with libedit: the prompt's last
+ * line shows the seconds left, Up brings back the step's past answers,
+ * Tab completes a->words.
+ */
+static int read_edited(Asking *a, Editor *e, const char *prompt)
+{
+	const char *last = strrchr(prompt, '\n');
+	const wchar_t *line;
+	int n = 0;
+	if (last)
+		fwrite(prompt, 1, (size_t)(last + 1 - prompt), stderr);
+	fflush(stderr);
+	a->last = last ? last + 1 : prompt;
+	a->ended = -1;
+	el_wset(e->el, EL_CLIENTDATA, a);
+	line = el_wgets(e->el, &n);
+	if (a->ended >= 0) {
+		fputc('\n', stderr);
+		return a->ended == WAIT_OFFERED ? PROMPT_OFFERED : a->ended == WAIT_TIMEOUT ? PROMPT_TIMEOUT
+		                                                                                : PROMPT_INTERRUPTED;
+	}
+	buf_reset(a->typed);
+	if (!line || n <= 0) {
+		fputc('\n', stderr);
+		return host_interrupted ? PROMPT_INTERRUPTED : PROMPT_EOF;
+	}
+	wide_to_utf8(line, (size_t)n, a->typed);
+	while (a->typed->len && (a->typed->data[a->typed->len - 1] == '\n' || a->typed->data[a->typed->len - 1] == '\r'))
+		a->typed->data[--a->typed->len] = '\0';
+	return PROMPT_LINE;
+}
+
+/* Does text start a JSON array or object it does not close (a document that goes on to the next line)? */
+static int json_open(const char *text)
+{
+	int depth = 0, in_string = 0;
+	text += strspn(text, " \t");
+	if (*text != '[' && *text != '{')
+		return 0;
+	for (; *text; text++) {
+		if (in_string) {
+			if (*text == '\\' && text[1])
+				text++;
+			else if (*text == '"')
+				in_string = 0;
+		} else if (*text == '"') {
+			in_string = 1;
+		} else if (*text == '[' || *text == '{') {
+			depth++;
+		} else if (*text == ']' || *text == '}') {
+			if (--depth == 0)
+				return 0;
+		}
+	}
+	return depth > 0;
+}
+
+/*
+ * Read an answer: one line, or the lines of a JSON document until it
+ * closes. On a terminal (not for a secret) through the editor, else as
+ * read_plain. The answer goes to a->typed.
+ */
+static int read_answer(Asking *a, const char *prompt)
+{
+	Host *h = a->h;
+	Editor *e = h->tty && !a->sp->secret && a->from_stdin && isatty(STDERR_FILENO) ? editor_get(h) : NULL;
+	for (;;) {
+		int rc;
+		a->more = a->doc.len > 0;
+		rc = e ? read_edited(a, e, a->more ? "...> " : prompt) : read_plain(a, a->more ? "...> " : prompt);
+		if (a->more && (rc == PROMPT_EOF || (rc == PROMPT_LINE && a->typed->len == 0))) {
+			/* End of input or an empty line ends the document as far as it went: its check says what is wrong. */
+			buf_reset(a->typed);
+			buf_add(a->typed, a->doc.data, a->doc.len - 1);
+			buf_reset(&a->doc);
+			return PROMPT_LINE;
+		}
+		if (rc != PROMPT_LINE)
+			return rc;
+		if (e && a->typed->len) {   /* Up brings back a wrong answer too, to mend it */
+			wchar_t w[SHOWN_MAX];
+			HistEventW ev;
+			utf8_to_wide(buf_str(a->typed), w, SHOWN_MAX);
+			history_w(e->history, &ev, H_ENTER, w);
+		}
+		if (a->sp->type != T_JSON || !(a->more || json_open(buf_str(a->typed))))
+			return PROMPT_LINE;
+		buf_add(&a->doc, a->typed->data, a->typed->len);
+		buf_addc(&a->doc, '\n');
+		if (json_open(buf_str(&a->doc)))
+			continue;
+		buf_reset(a->typed);
+		buf_add(a->typed, a->doc.data, a->doc.len - 1);
+		buf_reset(&a->doc);
+		return PROMPT_LINE;
+	}
+}
+
+/* Write the prompt for a manual step into b, all but the end of its last line (prompt_tail). */
 static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, Buf *b)
 {
 	const char *instructions = lua_tostring(L, 2);
@@ -144,11 +599,7 @@ static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, B
 		}
 		buf_addc(b, ')');
 	}
-	if (sp->timeout_ms)
-		buf_addf(b, " (the default in %g s)", sp->timeout_ms / 1000.0);
-	if (sp->secret)
-		buf_adds(b, " (hidden)");
-	buf_adds(b, "> ");
+	/* prompt_tail ends the line: the seconds left, hidden, "> ". */
 	/* Instructions, choices, a default: a secret in any of them is shown hidden. */
 	if (secrets_hide(&h->secrets, b->data, b->len, &shown)) {
 		Buf t = *b;
@@ -239,7 +690,9 @@ const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 {
 	Buf *prompt = &h->step.prompt, *reason = &h->step.reason;
 	int wrong = 0, from_stdin = h->tty || !wait_asked(h);
+	Asking a = { .h = h, .sp = sp, .from_stdin = from_stdin, .typed = &h->step.line, .ended = -1 };
 	const char *how = NULL;
+	int depth = progress_step_enter(sp->name, 0);   /* the terminal is the person's: no running step's time */
 	if (!from_stdin && sp->secret)
 		host_fail(L, EXIT_USAGE, "step \"%s\" is secret: it is answered only at a terminal or with --answer '%s=VALUE'",
 		          sp->name, sp->name);
@@ -261,17 +714,45 @@ const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 		buf_adds(prompt, buf_str(&rest));
 		buf_free(&rest);
 	}
+	a.deadline = sp->timeout_ms ? clock_mono_ms() + sp->timeout_ms : -1;
+	if (h->tty && !sp->secret && isatty(STDERR_FILENO)) {
+		/* What Tab completes, and what Up brings back. */
+		static const char *const yes_no[] = { "yes", "no" }, *const done_fail[] = { "done", "fail: " };
+		if (sp->type == T_CHOICE) {
+			for (int i = 1; i <= sp->nchoices && a.nwords < WORDS_MAX; i++) {
+				lua_rawgeti(L, sp->choices, i);
+				a.words[a.nwords++] = lua_tostring(L, -1);   /* kept alive by the choices table */
+				lua_pop(L, 1);
+			}
+		} else if (sp->type == T_BOOLEAN || sp->type == T_DONE) {
+			const char *const *w = sp->type == T_BOOLEAN ? yes_no : done_fail;
+			a.words[0] = w[0], a.words[1] = w[1], a.nwords = 2;
+		}
+		if (editor_get(h))
+			editor_history(h->editor, h, sp);
+	}
 	for (;;) {
-		int rc = read_line(L, h, sp, buf_str(prompt), from_stdin, &h->step.line, &how);
-		if (rc == PROMPT_REMOTE)
-			return how;
+		int rc = read_answer(&a, buf_str(prompt));
+		if (rc == PROMPT_OFFERED) {
+			if ((how = remote_poll(L, h, sp))) {
+				if (h->tty)
+					tcflush(STDIN_FILENO, TCIFLUSH);   /* half a line typed meanwhile is not the next answer */
+				break;
+			}
+			a.restore = 1;   /* refused: ask on, with what was typed */
+			last_line(prompt);
+			continue;
+		}
 		if (rc == PROMPT_TIMEOUT) {
 			fprintf(stderr, "  (no answer in %g s: the default is taken)\n", sp->timeout_ms / 1000.0);
 			lua_pushvalue(L, sp->def);
-			return "default";
+			how = "default";
+			break;
 		}
-		if (rc == PROMPT_INTERRUPTED || rc == PROMPT_EOF)
+		if (rc == PROMPT_INTERRUPTED || rc == PROMPT_EOF) {
+			buf_free(&a.shown), buf_free(&a.doc);
 			remote_wait_end(h, "interrupted", NULL, NULL);
+		}
 		if (rc == PROMPT_INTERRUPTED)
 			host_raise_interrupt(L, "interrupted at step \"%s\"", sp->name);
 		if (rc == PROMPT_EOF)
@@ -287,12 +768,15 @@ const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 			continue;
 		}
 		if (answer_parse(L, h, sp, buf_str(&h->step.line), h->step.line.len, reason) == 0) {
-			if (answer_accept(L, h, sp, reason) == 0)
+			if (answer_accept(L, h, sp, reason) == 0) {
+				how = h->tty ? "prompt" : "stdin";
 				break;
+			}
 			lua_pop(L, 1);
 		}
 		/* Lines from a file or a pipe do not get better by asking again: three wrong ones end the run. */
 		if (!h->tty && ++wrong == WRONG_ANSWERS_MAX) {
+			buf_free(&a.shown), buf_free(&a.doc);
 			remote_wait_end(h, "interrupted", NULL, NULL);
 			host_fail(L, EXIT_USAGE, "step \"%s\": %d wrong answers in a row from standard input, the last: %s;"
 			          " answer it with --answer '%s=VALUE'", sp->name, wrong, buf_str(reason), sp->name);
@@ -300,5 +784,7 @@ const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 		fprintf(stderr, "  ! %s\n", buf_str(reason));
 		last_line(prompt);
 	}
-	return h->tty ? "prompt" : "stdin";
+	buf_free(&a.shown), buf_free(&a.doc);
+	progress_step_leave(depth);
+	return how;
 }

@@ -16,4 +16,7 @@ enum { PROMPT_REMOTE = 2, PROMPT_LINE = 1, PROMPT_EOF = 0, PROMPT_INTERRUPTED = 
  */
 const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence);
 
+/* Let the line editor go (the Host's __gc). */
+void prompt_free(Host *h);
+
 #endif

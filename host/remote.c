@@ -108,13 +108,19 @@ static int offer_copy(void *ud, const StoreOffer *o)
 	return 1;
 }
 
-const char *remote_poll(lua_State *L, Host *h, const Spec *sp)
+/* Does an offer wait? Stops at the first row. */
+static int offer_seen(void *ud, const StoreOffer *o)
+{
+	(void)ud, (void)o;
+	return 1;
+}
+
+int remote_offered(Host *h)
 {
 	Store *s = h->store;
-	const char *how = NULL;
-	int fd;
+	int fd, rc;
 	if (!h->wait)
-		return NULL;
+		return 0;
 	if (clock_mono_ms() >= h->wait_beat_ms) {
 		if (s->m->wait_end(s, h->wait, NULL, NULL, NULL, 0, clock_wall_ms()))
 			wait_warn(s);
@@ -124,6 +130,17 @@ const char *remote_poll(lua_State *L, Host *h, const Spec *sp)
 		s->m->wait_drain(s);
 	remote_next_ms(h, &fd);
 	h->wait_poll_ms = clock_mono_ms() + (fd >= 0 ? POLL_SLOW_MS : POLL_MS);
+	if ((rc = s->m->offers(s, h->wait, 0, offer_seen, NULL)) < 0)
+		wait_warn(s);
+	return rc > 0;
+}
+
+const char *remote_poll(lua_State *L, Host *h, const Spec *sp)
+{
+	Store *s = h->store;
+	const char *how = NULL;
+	if (!h->wait)
+		return NULL;
 	while (!how) {
 		Offered f = { 0 };
 		int rc = s->m->offers(s, h->wait, 0, offer_copy, &f);
@@ -149,9 +166,9 @@ const char *remote_poll(lua_State *L, Host *h, const Spec *sp)
 			buf_reset(&h->step.note);
 			buf_adds(&h->step.note, buf_str(&f.note));
 			how = how[0] == 'w' ? "web" : "remote";
-			fprintf(stderr, "\n  answered by %s (%s)\n", buf_str(&f.by), how);
+			fprintf(stderr, "  answered by %s (%s)\n", buf_str(&f.by), how);
 		} else {
-			fprintf(stderr, "\n  ! an answer from %s (%s) was refused: %s\n", buf_str(&f.by), f.how,
+			fprintf(stderr, "  ! an answer from %s (%s) was refused: %s\n", buf_str(&f.by), f.how,
 			        buf_str(&h->step.reason));
 			if (s->m->offer_refuse(s, f.id, buf_str(&h->step.reason)))
 				fprintf(stderr, "understudy: warning: %s\n", store_error(s));

@@ -18,13 +18,18 @@ int remote_alive(const StoreWait *w, int64_t now_ms);
 /* The step begins waiting: visible to answerers elsewhere. Raises when the store fails. */
 void remote_wait_begin(lua_State *L, Host *h, const Spec *sp, int occurrence);
 /*
- * Beat when it is time, and look at the offered answers: a wrong one is
- * refused with the reason; the first good one is pushed, who answered
+ * Beat when it is time, and see whether an answer was offered (no Lua:
+ * safe inside libedit's callbacks): 1 when one waits for remote_poll.
+ */
+int remote_offered(Host *h);
+/*
+ * Look at the offered answers: a wrong one is refused with the reason,
+ * said on a line of its own; the first good one is pushed, who answered
  * goes to h->step.by and h->step.note, and its how ("web" or "remote") is
- * returned. NULL: none yet.
+ * returned. NULL: none taken.
  */
 const char *remote_poll(lua_State *L, Host *h, const Spec *sp);
-/* How long until remote_poll is due, in ms; the descriptor that wakes the runner earlier (-1: none). */
+/* How long until remote_offered is due, in ms; the descriptor that wakes the runner earlier (-1: none). */
 int64_t remote_next_ms(Host *h, int *fd);
 /* The wait ends: answered (by whom, how), default, or interrupted. Failures are only warned about. */
 void remote_wait_end(Host *h, const char *state, const char *by, const char *how);

@@ -4,6 +4,7 @@
 #include "views.h"
 #include "run.h"
 #include "repl.h"
+#include "terminal.h"
 
 #include <editline/readline.h>
 #include <errno.h>
@@ -179,34 +180,13 @@ static char **complete(const char *text, int start, int end)
  */
 static int repl_getc(FILE *f)
 {
-	int fd = fileno(f), need = 0;
-	unsigned char c;
-	unsigned point = 0;
-	do {
-		ssize_t n;
-		if (!need && host_wait(fd, -1) < 0)
+	int c;
+	if (!terminal_pending() && host_wait(fileno(f), -1) < 0)
+		return EOF;
+	while ((c = terminal_read_point(fileno(f))) == -2)
+		if (host_interrupted)
 			return EOF;
-		while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
-			if (!need && host_interrupted)
-				return EOF;
-		if (n != 1)
-			return EOF;
-		if (need) {
-			if ((c & 0xC0) != 0x80)
-				return c;   /* not UTF-8 after all: the byte as it is */
-			point = point << 6 | (c & 0x3F);
-			need--;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			point = c & 0x07, need = 3;
-		} else if (c >= 0xE0) {
-			point = c & 0x0F, need = 2;
-		} else if (c >= 0xC2 && c < 0xE0) {
-			point = c & 0x1F, need = 1;
-		} else {
-			point = c;
-		}
-	} while (need);
-	return (int)point;
+	return c < 0 ? EOF : c;
 }
 
 /*

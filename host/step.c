@@ -433,7 +433,7 @@ static int l_auto(lua_State *L)
 	StoreStep row;
 	lua_Integer retries = 0;
 	Buf *errors = &h->step.errors;
-	int ok = 0, base, n;
+	int ok = 0, base, n, depth;
 
 	s.name = step_name(L);
 	s.kind = "auto";
@@ -458,6 +458,7 @@ static int l_auto(lua_State *L)
 		return n;
 	buf_reset(errors);
 	base = lua_gettop(L);
+	depth = progress_step_enter(s.name, 1);
 	for (lua_Integer attempt = 0; attempt <= retries; attempt++) {
 		lua_settop(L, base);
 		lua_pushvalue(L, 2);
@@ -474,6 +475,7 @@ static int l_auto(lua_State *L)
 		fprintf(stderr, "[retry] auto %s: %s\n", s.name, host_hide_secrets(L, host_error_text(L, -1)));
 		lua_pop(L, 1);
 	}
+	progress_step_leave(depth);
 	n = lua_gettop(L) - base;
 
 	step_row(h, &s, &row);

@@ -164,6 +164,7 @@ typedef struct StoreStepStats {
 typedef struct StoreAnswer {
 	const char *pipeline, *step, *inputs, *output;
 	int64_t n;
+	int64_t last;              /* answers(): the id of its latest execution; 0 elsewhere */
 } StoreAnswer;
 
 /* The latest auto output for some inputs beside what a person answered for them. */

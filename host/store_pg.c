@@ -33,7 +33,7 @@
 	X(cancel) X(clear) X(connectPoll) X(connectStartParams) X(conninfo) X(conninfoFree) \
 	X(conninfoParse) X(consumeInput) X(db) X(enterPipelineMode) X(errorMessage) \
 	X(exec) X(exitPipelineMode) X(finish) X(freeCancel) X(freemem) X(getCancel) X(getResult) \
-	X(getisnull) X(getvalue) X(host) X(isBusy) X(ntuples) X(pipelineSync) X(port) X(resetPoll) \
+	X(getisnull) X(getvalue) X(host) X(isBusy) X(nfields) X(ntuples) X(pipelineSync) X(port) X(resetPoll) \
 	X(resetStart) X(resultErrorField) X(resultErrorMessage) X(resultStatus) X(sendPrepare) \
 	X(sendQuery) X(sendQueryParams) X(sendQueryPrepared) X(setSingleRowMode) X(socket) X(status) \
 	X(transactionStatus) X(user) X(notifies)
@@ -1523,12 +1523,13 @@ static int row_stats(const RowCall *c, const PGresult *res, int i)
 	return c->fn.stats(c->ud, &t);
 }
 
-/* An answer row (pipeline, step, inputs, output, n) to the callback. */
+/* An answer row (pipeline, step, inputs, output, n[, last]) to the callback. */
 static int row_answer(const RowCall *c, const PGresult *res, int i)
 {
 	StoreAnswer a = {
 		.pipeline = col_text(res, i, 0), .step = col_text(res, i, 1), .inputs = col_text(res, i, 2),
 		.output = col_text(res, i, 3), .n = col_int(res, i, 4),
+		.last = pq.nfields(res) > 5 ? col_int(res, i, 5) : 0,
 	};
 	return c->fn.answer(c->ud, &a);
 }
@@ -1585,7 +1586,7 @@ static int pg_report(Store *s, const char *pipeline, const StoreReport *fns)
 static int pg_answers(Store *s, const char *pipeline, const char *step, StoreAnswerFn fn, void *ud)
 {
 	static const char sql[] =
-		"SELECT $1::text, $2::text, inputs, output, count(*) FROM steps"
+		"SELECT $1::text, $2::text, inputs, output, count(*), max(id) FROM steps"
 		" WHERE name = $2 AND " ANSWERED
 		" GROUP BY inputs, output ORDER BY inputs" BYTES_NULLS_FIRST ", output" BYTES_NULLS_FIRST;
 	RowCall c = { .fn.answer = fn, .ud = ud };

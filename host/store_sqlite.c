@@ -990,7 +990,7 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 static int sq_answers(Store *s, const char *pipeline, const char *step, StoreAnswerFn fn, void *ud)
 {
 	static const char sql[] =
-		"SELECT inputs, output, count(*) AS n FROM steps"
+		"SELECT inputs, output, count(*) AS n, max(id) FROM steps"
 		" WHERE name = ?2 AND " ANSWERED
 		" GROUP BY inputs, output ORDER BY inputs, output";
 	SqliteStore *q = (SqliteStore *)s;
@@ -1001,7 +1001,7 @@ static int sq_answers(Store *s, const char *pipeline, const char *step, StoreAns
 		return -1;
 	while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		StoreAnswer a = { .pipeline = pipeline, .step = step, .inputs = text(st, 0), .output = text(st, 1),
-		                  .n = sqlite3_column_int64(st, 2) };
+		                  .n = sqlite3_column_int64(st, 2), .last = sqlite3_column_int64(st, 3) };
 		stopped = fn(ud, &a);
 	}
 	return finish(q, st, rc, stopped, "cannot read the answers");

@@ -85,7 +85,7 @@ test_type_inferred_from_default_and_choices() {
 
 test_stdin_answers_reprompt_with_reason() {
 	typed_pipeline
-	printf '\nmaybe\nno\nabc\n4\nprod\n{"a": 1, "b": [true,\n{"a": 1, "b": [7, 8]}\n\n' >answers.txt
+	printf '\nmaybe\nno\nabc\n4\nprod\n{"a": 1, "b": [true,\n\n{"a": 1, "b": [7, 8]}\n\n' >answers.txt
 	"$UNDERSTUDY" run typed.lua <answers.txt >out.txt 2>err.txt || fail "exit $?: $(cat err.txt)"
 	same "$(cat out.txt)" "1.4.0	false	4	integer	prod	1	8	true"
 	ERR=$(cat err.txt)

@@ -170,3 +170,87 @@ LUA
 	run_us 0 show 1
 	has "$OUT" "1 sign-off (tester): metrics checked twice"
 }
+
+test_prompt_lines_are_edited_and_tab_completes_choices() {
+	write e.lua <<'LUA'
+print(manual("target", "Deploy where?", { choices = { "staging", "prod", "preview" } }))
+print(manual("again", "And now?", { choices = { "staging", "prod", "preview" } }))
+print(manual("ship", "Ship it?", { type = "boolean" }))
+LUA
+	# Left arrow then a letter mends "prd"; Tab finishes "pre"; Tab on "pr" lists both; on "y" gives yes.
+	pty 'expect target [1-3]> \nsend prd\\x1b[Do\\r\nexpect again [1-3]> \nsend pr\\t\nexpect prod  preview\nsend e\\t\\r\nexpect ship [y/n]> \nsend y\\t\\r\n' run e.lua
+	same "$CODE" 0
+	same "$(sql "SELECT group_concat(output, ' ') FROM (SELECT * FROM steps ORDER BY id) AS t")" '"prod" "preview" true'
+	lacks "$OUT" "[D"
+}
+
+test_up_brings_back_the_steps_own_past_answers() {
+	write u.lua <<'LUA'
+print(manual("target", "Deploy where?", { choices = { "staging", "prod" } }))
+print(manual("replicas", "How many?", { type = "number" }))
+LUA
+	pty 'expect target [1-2]> \nsendline prod\nexpect replicas [number]> \nsendline 7\n' run u.lua
+	same "$CODE" 0
+	# Up at each prompt: that step's answer from the record, not the other's.
+	pty 'expect target [1-2]> \nsend \\x1b[A\\r\nexpect replicas [number]> \nsend \\x1b[A\\r\n' run u.lua
+	same "$CODE" 0
+	same "$(sql "SELECT group_concat(output, ' ') FROM (SELECT * FROM steps WHERE run = 2 ORDER BY id) AS t")" '"prod" 7'
+}
+
+test_a_json_answer_may_span_lines() {
+	write j.lua <<'LUA'
+print(json.encode(manual("config", "The settings", { type = "json" })))
+LUA
+	pty 'expect config [JSON]> \nsendline {"replicas": [1,\nexpect ...> \nsendline 2], "name": "a{b"}\n' run j.lua
+	same "$CODE" 0
+	has "$OUT" '{"name":"a{b","replicas":[1,2]}'
+	# From standard input too, and one line still is one answer.
+	printf '[1,\n 2]\n' >two.txt
+	run_us 0 run j.lua <two.txt
+	has "$OUT" '[1,2]'
+	printf '[3]\n' >one.txt
+	run_us 0 run j.lua <one.txt
+	has "$OUT" '[3]'
+	# An empty line ends a document left open: it is refused, and asked again.
+	printf '{"a": 1\n\n{"a": 2}\n' >open.txt
+	run_us 0 run j.lua <open.txt
+	has "$ERR" "not JSON"
+	has "$OUT" '{"a":2}'
+}
+
+test_a_timeout_counts_down_at_the_prompt() {
+	write t.lua <<'LUA'
+print(manual("go", "Go on?", { type = "boolean", default = true, timeout = 3 }))
+LUA
+	pty 'expect (the default in 3 s)> \nexpect (the default in 2 s)> \nexpect (the default in 1 s)> \nexpect the default is taken\n' run t.lua
+	same "$CODE" 0
+	same "$(sql "SELECT how, output FROM steps")" "default|true"
+}
+
+test_a_long_auto_step_shows_its_time_on_a_terminal() {
+	write slow.lua <<'LUA'
+auto("slow", function() sh.run{ "sleep", "1.5" } return 1 end)
+LUA
+	pty 'expect [running] auto slow (1 s)\nexpect auto slow = 1\n' run slow.lua
+	same "$CODE" 0
+	run_us 0 run slow.lua
+	lacks "$ERR" "running"
+	has "$ERR" "auto slow = 1 (run, 1."
+}
+
+test_an_answer_refused_from_elsewhere_keeps_what_was_typed() {
+	write r.lua <<'LUA'
+print("env=" .. manual("target", "Deploy where?", { choices = { "staging", "prod" } }))
+LUA
+	(
+		for i in $(seq 100); do "$UNDERSTUDY" waiting | grep -q target && break; sleep 0.1; done
+		"$UNDERSTUDY" answer 1 target bogus
+		sleep 0.5
+		"$UNDERSTUDY" answer 1 target prod
+	) >answers.txt 2>&1 &
+	pty 'expect target [1-2]> \nsend sta\nexpect was refused\nexpect target [1-2]> sta\nexpect env=prod\n' run r.lua
+	wait
+	same "$CODE" 0
+	same "$(sql "SELECT how, output FROM steps")" 'remote|"prod"'
+	has "$(cat answers.txt)" "not one of the choices"
+}
