@@ -23,7 +23,7 @@ SRC = host/main.c host/host.c host/run.c host/step.c host/answer.c host/prompt.c
       host/codec.c host/secret.c host/buf.c host/sha256.c host/path.c host/repl.c \
       host/clock.c host/child.c host/interrupt.c host/outside.c stdlib/stdlib.c stdlib/json.c stdlib/sh.c stdlib/fs.c stdlib/time.c \
       host/copy.c host/remote.c host/serve.c host/near.c host/progress.c stdlib/log.c stdlib/http.c
-LUA = lua/prelude.lua lua/format.lua lua/views.lua lua/report.lua lua/pretty.lua lua/charts.lua lua/serve.lua lua/check.lua
+LUA = lua/prelude.lua lua/format.lua lua/views.lua lua/report.lua lua/rules.lua lua/pretty.lua lua/charts.lua lua/serve.lua lua/check.lua
 OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
 HDR = $(wildcard host/*.h stdlib/*.h)
 

@@ -5,12 +5,12 @@
 _understudy() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local commands="run resume repl check runs show history report suggest export backup copy waiting answer serve names help"
-	local options="--db --answer --answers --operator --name --no-trust --force --json --min-runs --csv --from --to --append --wait --note --listen --tokens --url --limit --all --quiet --verbose --help --version"
+	local options="--db --answer --answers --operator --name --no-trust --force --json --min-runs --since --seed --csv --from --to --append --wait --note --listen --tokens --url --limit --all --quiet --verbose --help --version"
 	local cmd="" db=() args=() i w
 	COMPREPLY=()
 	case $prev in
 	--db | --answers | --from | --to | --tokens) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	--answer | --operator | --name | --min-runs | --note | --listen | --url | --limit) return ;;
+	--answer | --operator | --name | --min-runs | --since | --seed | --note | --listen | --url | --limit) return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$options" -- "$cur"))
@@ -20,7 +20,7 @@ _understudy() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		--db) db=(--db "${COMP_WORDS[i + 1]}"); ((i++)); continue ;;
-		--answer | --answers | --operator | --name | --min-runs | --from | --to | --note | --listen | --tokens | --url | --limit) ((i++)); continue ;;
+		--answer | --answers | --operator | --name | --min-runs | --since | --seed | --from | --to | --note | --listen | --tokens | --url | --limit) ((i++)); continue ;;
 		--) break ;;
 		-*) continue ;;
 		esac

@@ -29,6 +29,7 @@ function manual(name, instructions, opts) end
 ---@class understudy.auto_opts
 ---@field inputs? table     passed to fn; recorded
 ---@field retries? integer  tries again up to N times
+---@field audit? number     share of executions (0-1] a person checks at a terminal (or with --wait)
 
 ---Run code as a recorded step; returns what fn returns (the first value is recorded).
 ---@param name string

@@ -44,7 +44,7 @@ void answer_spec_read(lua_State *L, Spec *sp)
 	int opts = 3, base;
 	memset(sp, 0, sizeof *sp);
 	sp->name = step_name(L);
-	luaL_checkstring(L, 2);
+	sp->instructions = luaL_checkstring(L, 2);
 	step_opts_check(L, opts, sp->name, answer_options);
 	lua_settop(L, opts);
 	base = opts + 1;
@@ -189,6 +189,8 @@ int answer_parse(lua_State *L, Host *h, const Spec *sp, const char *text, size_t
 	const char *shown;
 	buf_reset(reason);
 	trim(text, n, t);
+	if (sp->audit && strcasecmp(buf_str(t), "y") == 0)
+		buf_reset(t);   /* an audit: y keeps the code's answer, as Enter does */
 	shown = sp->secret ? "(hidden)" : buf_str(t);   /* a secret is never repeated */
 	if (sp->type == T_DONE) {
 		if (strncasecmp(buf_str(t), "fail", 4) == 0 && (t->len == 4 || t->data[4] == ':')) {

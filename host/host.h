@@ -51,6 +51,9 @@ typedef struct Options {
 	const char **notes;        /* run, resume: --note STEP=TEXT, in order */
 	int nnotes;
 	const char *listen, *tokens, *url;   /* serve --listen --tokens --url */
+	char since[32];            /* report, suggest --since: the window's start (clock_iso); "": all */
+	int seeded;                /* run, resume --seed N given: audits are drawn the same every time */
+	uint64_t seed;
 	const char *progname;
 } Options;
 
@@ -97,6 +100,8 @@ typedef struct Host {
 	int64_t wait_offer;        /* the offered answer it took */
 	int64_t wait_beat_ms, wait_poll_ms;   /* when to beat, to look at offers next (monotonic) */
 	struct Editor *editor;     /* prompt.c: the terminal's line editor, made at the first prompt */
+	uint64_t audit_seed;       /* step.c: where the audits' draws start (--seed N, else the clock) */
+	uint64_t audit_draws;      /* how many were drawn */
 } Host;
 
 Host *host_get(lua_State *L);

@@ -11,10 +11,13 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -83,18 +86,25 @@ static const Command commands[] = {
 	{ "report", C_REPORT, 0, 1, "report [PIPELINE]",
 	  "consistency, human time, what to automate next",
 	  "Per step: how many executions, how consistent the answers, how much human\n"
-	  "time, and a verdict: automated, ready: constant (every answer the same),\n"
-	  "ready: lookup (the same answer for the same inputs), varies (same inputs,\n"
-	  "different answers: keep it manual), secret, or too few runs (fewer manual\n"
-	  "answers than --min-runs). Ranked by human time, most first; the last line\n"
-	  "says what to automate next. A step that is now auto is checked against\n"
-	  "what people answered for the same inputs.\n" },
+	  "time, and a verdict: drift (audits of an auto step disagreed with the\n"
+	  "code), people disagree (people answered the same inputs differently),\n"
+	  "automated (code, maybe with people answering the rest),\n"
+	  "trusted: candidate answers, ready: candidate, ready: constant (every\n"
+	  "answer the same), ready: rule (a threshold on one number, one answer with\n"
+	  "named exceptions, or one key deciding alone), ready: lookup (the same\n"
+	  "answer for the same inputs), varies (same inputs, different answers: keep\n"
+	  "it manual), secret, or too few runs. A ready verdict says how many past\n"
+	  "answers its code would have given, and how many right, each left out in\n"
+	  "turn. Drift and people who disagree come first, then ready steps by the\n"
+	  "human time their code would save, then the rest by human time; the last\n"
+	  "line says what to automate next. A step that is now auto is checked\n"
+	  "against what people answered for the same inputs.\n" },
 	{ "suggest", C_SUGGEST, 2, 2, "suggest PIPELINE STEP",
 	  "auto() code for a ready step, from the record",
 	  "Print Lua code that replaces a ready manual step: an auto() returning the\n"
-	  "constant, or a table of known inputs and answers that still asks a person\n"
-	  "for inputs never seen. A step that is not ready exits 1 saying why, with\n"
-	  "the evidence.\n" },
+	  "constant, a rule (an if on one input, or a table on one key), or a table\n"
+	  "of known inputs and answers; outside what was seen it still asks a person.\n"
+	  "A step that is not ready exits 1 saying why, with the evidence.\n" },
 	{ "export", C_EXPORT, 0, 1, "export [PIPELINE]",
 	  "the record as JSON lines (--csv for CSV)",
 	  "Every recorded step execution, oldest first, as JSON lines (or CSV with\n"
@@ -194,7 +204,12 @@ static const OptDef optdefs[] = {
 	{ "limit", 1, C_RUNS, "--limit N              runs: the newest N (default 20 on a terminal; 0: all)" },
 	{ "all", 0, C_RUNS, "--all                  runs: REPL sessions that recorded no step too" },
 	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_WAITING, "--json                 JSON output" },
+	{ "seed", 1, C_LIVE, "--seed N               which auto steps are audited is drawn from N: the same\n"
+	  "                         every time (default: different each run)" },
 	{ "min-runs", 1, C_REPORT | C_SUGGEST, "--min-runs N           manual answers a verdict needs (default 5)" },
+	{ "since", 1, C_REPORT | C_SUGGEST, "--since WHEN           only what was recorded since WHEN: a duration back\n"
+	  "                         from now (90m, 12h, 30d, 8w) or a local date or time\n"
+	  "                         (2026-11-01, 2026-11-01T09:30)" },
 	{ "csv", 0, C_EXPORT, "--csv                  CSV instead of JSON lines" },
 	{ "help", 0, ~0, "-h, --help             help" },
 	{ "version", 0, ~0, "--version              print the version" },
@@ -208,6 +223,34 @@ static const char exit_help[] =
 	"database is unusable or damaged; 129 hung up (SIGHUP); 130 interrupted\n"
 	"(Ctrl-C, or end of input at a prompt); 143 terminated (SIGTERM). An\n"
 	"interrupted run can be resumed.\n";
+
+/*
+ * When --since's window starts, in ms since the epoch: a duration back
+ * from now (N and one of s m h d w), or a local date or date and time.
+ * -1 when it is neither.
+ */
+static int64_t since_parse(const char *text)
+{
+	static const char *const formats[] = { "%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", NULL };
+	char *end;
+	long long n = strtoll(text, &end, 10);
+	if (end != text && n >= 0 && end[0] && !end[1] && strchr("smhdw", end[0]) && isdigit((unsigned char)text[0])) {
+		long long unit = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 604800;
+		if (n > 100LL * 365 * 86400 / unit)
+			return -1;
+		return clock_wall_ms() - n * unit * 1000;
+	}
+	for (int i = 0; formats[i]; i++) {
+		struct tm tm = { 0 };
+		const char *rest = strptime(text, formats[i], &tm);
+		if (rest && !*rest) {
+			tm.tm_isdst = -1;   /* local time, with the zone's summer time as it was that day */
+			time_t t = mktime(&tm);
+			return t == (time_t)-1 ? -1 : (int64_t)t * 1000;
+		}
+	}
+	return -1;
+}
 
 static void print_usage(FILE *f)
 {
@@ -371,6 +414,22 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 			if (*end || end == value || n < 1 || n > 1000000)
 				return usage_error("--min-runs needs a whole number from 1, not '%s'%s", value, "");
 			o->min_runs = (int)n;
+		}
+		else if (strcmp(d->name, "seed") == 0) {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(value, &end, 10);
+			if (*end || end == value || value[0] == '-' || errno)
+				return usage_error("--seed needs a whole number from 0, not '%s'%s", value, "");
+			o->seed = n;
+			o->seeded = 1;
+		}
+		else if (strcmp(d->name, "since") == 0) {
+			int64_t ms = since_parse(value);
+			if (ms < 0)
+				return usage_error("--since needs a duration (90m, 12h, 30d, 8w) or a date (2026-11-01), not '%s'%s",
+				                   value, "");
+			clock_iso(ms, o->since);
 		}
 		else if (strcmp(d->name, "help") == 0) help = 1;
 		else if (strcmp(d->name, "version") == 0) version = 1;

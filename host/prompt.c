@@ -558,10 +558,10 @@ static int read_answer(Asking *a, const char *prompt)
 /* Write the prompt for a manual step into b, all but the end of its last line (prompt_tail). */
 static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, Buf *b)
 {
-	const char *instructions = lua_tostring(L, 2);
+	const char *instructions = sp->instructions;
 	Buf shown = { 0 };
 	buf_reset(b);
-	buf_addf(b, "\n== manual step: %s", sp->name);
+	buf_addf(b, "\n== %s: %s", sp->audit ? "audit of auto step" : "manual step", sp->name);
 	if (occurrence > 1)
 		buf_addf(b, " #%d", occurrence);
 	buf_adds(b, " ==\n");
@@ -581,23 +581,23 @@ static void prompt_text(lua_State *L, Host *h, const Spec *sp, int occurrence, B
 	switch (sp->type) {
 	case T_DONE: buf_adds(b, " [Enter when done]"); break;
 	case T_NUMBER: buf_adds(b, " [number]"); break;
-	case T_BOOLEAN:   /* the default in capitals, as people know it */
-		buf_adds(b, !sp->def ? " [y/n]" : lua_toboolean(L, sp->def) ? " [Y/n]" : " [y/N]");
+	case T_BOOLEAN:   /* the default in capitals, as people know it; an audit's y keeps the code's */
+		buf_adds(b, sp->audit ? " [true/false]" : !sp->def ? " [y/n]" : lua_toboolean(L, sp->def) ? " [Y/n]" : " [y/N]");
 		break;
 	case T_CHOICE: buf_addf(b, " [1-%d]", sp->nchoices); break;
 	case T_JSON: buf_adds(b, " [JSON]"); break;
 	default: break;
 	}
-	if (sp->def && sp->type != T_DONE && (sp->type != T_BOOLEAN || sp->proposed)) {
+	if (sp->def && sp->type != T_DONE && (sp->type != T_BOOLEAN || sp->proposed || sp->audit)) {
 		size_t mark = b->len;
-		buf_adds(b, sp->proposed ? " (the candidate proposes " : " (default ");
+		buf_adds(b, sp->audit ? " (the code answers " : sp->proposed ? " (the candidate proposes " : " (default ");
 		if (lua_type(L, sp->def) == LUA_TSTRING)
 			buf_adds(b, lua_tostring(L, sp->def));
 		else if (codec_encode(L, sp->def, b, &h->step.why)) {
 			b->len = mark;
 			buf_adds(b, " (default ?");
 		}
-		buf_addc(b, ')');
+		buf_adds(b, sp->audit ? ": Enter or y keeps it)" : ")");
 	}
 	/* prompt_tail ends the line: the seconds left, hidden, "> ". */
 	/* Instructions, choices, a default: a secret in any of them is shown hidden. */
@@ -636,7 +636,7 @@ static void notify_waiting(lua_State *L, Host *h, const Spec *sp, int occurrence
 	lua_setfield(L, -2, "step");
 	lua_pushinteger(L, occurrence);
 	lua_setfield(L, -2, "occurrence");
-	lua_pushvalue(L, 2);
+	lua_pushstring(L, sp->instructions);
 	lua_setfield(L, -2, "instructions");
 	if (sp->inputs) {
 		lua_pushvalue(L, sp->inputs);
@@ -678,6 +678,11 @@ static int wait_asked(const Host *h)
 {
 	const char *env = getenv("UNDERSTUDY_WAIT");
 	return h->opt->wait || (env && strcmp(env, "1") == 0);
+}
+
+int prompt_person_reachable(const Host *h)
+{
+	return h->tty || wait_asked(h);
 }
 
 /*

@@ -16,6 +16,8 @@ enum { PROMPT_REMOTE = 2, PROMPT_LINE = 1, PROMPT_EOF = 0, PROMPT_INTERRUPTED = 
  */
 const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence);
 
+/* Can a person be asked now: at a terminal, or from elsewhere (--wait)? Not from piped lines. */
+int prompt_person_reachable(const Host *h);
 /* Let the line editor go (the Host's __gc). */
 void prompt_free(Host *h);
 

@@ -62,7 +62,7 @@ void remote_wait_begin(lua_State *L, Host *h, const Spec *sp, int occurrence)
 	w.step = sp->name;
 	w.occurrence = occurrence;
 	w.type = answer_type_name(sp->type);
-	w.instructions = host_hide_secrets(L, lua_tostring(L, 2));
+	w.instructions = host_hide_secrets(L, sp->instructions);
 	w.inputs = h->step.inputs.len ? buf_str(&h->step.inputs) : NULL;
 	w.choices = wait_json(L, h, sp->choices, &choices);
 	w.default_value = wait_json(L, h, sp->def, &def);

@@ -229,7 +229,7 @@ int rows_push_steps(lua_State *L, Store *s, const char *pipeline, const char *st
 typedef struct Report {
 	lua_State *L;
 	Store *s;
-	int steps, conflicts, checks, disagreements;   /* stack indexes */
+	int steps, conflicts, checks, disagreements, answers;   /* stack indexes */
 } Report;
 
 /* Append the table on top to the list at idx. */
@@ -269,17 +269,32 @@ static int report_stats(void *ud, const StoreStepStats *t)
 	return append(L, r->steps);
 }
 
-static int report_conflict(void *ud, const StoreAnswer *a)
+/* An answer row: {pipeline, step, inputs, output, n[, operator, last]} ([-0, +1]). */
+static void push_answer(lua_State *L, const StoreAnswer *a)
 {
-	Report *r = ud;
-	lua_State *L = r->L;
-	lua_createtable(L, 0, 5);
+	lua_createtable(L, 0, 7);
 	set_string(L, "pipeline", a->pipeline);
 	set_string(L, "step", a->step);
 	set_string(L, "inputs", a->inputs);
 	set_string(L, "output", a->output);
 	set_integer(L, "n", a->n);
-	return append(L, r->conflicts);
+	set_string(L, "operator", a->operator);
+	if (a->last)
+		set_integer(L, "last", a->last);
+}
+
+static int report_conflict(void *ud, const StoreAnswer *a)
+{
+	Report *r = ud;
+	push_answer(r->L, a);
+	return append(r->L, r->conflicts);
+}
+
+static int report_answer(void *ud, const StoreAnswer *a)
+{
+	Report *r = ud;
+	push_answer(r->L, a);
+	return append(r->L, r->answers);
 }
 
 static int report_check(void *ud, const StoreCheck *c)
@@ -336,18 +351,96 @@ static int report_streaks(lua_State *L, Store *s, int steps)
 	return 0;
 }
 
-int rows_push_report(lua_State *L, Store *s, const char *pipeline)
+/*
+ * A step's latest executions, newest first: those since the oldest the
+ * code answered, and the code's; of audits, those that disagreed.
+ */
+typedef struct Recent {
+	int64_t seen, auto_n, n, disagreed;
+	Buf inputs, code, answer;   /* the latest disagreement */
+} Recent;
+
+static int recent_count(void *ud, const StoreStep *row)
+{
+	Recent *c = ud;
+	c->seen++;
+	if (row->kind[0] == 'a') {
+		c->auto_n++;
+		c->n = c->seen;   /* people's answers before the code's first are not a fallback */
+	}
+	if (row->candidate_agrees == 0 && c->disagreed++ == 0) {
+		buf_adds(&c->inputs, row->inputs ? row->inputs : "null");
+		buf_adds(&c->code, row->candidate_output ? row->candidate_output : "null");
+		buf_adds(&c->answer, row->output ? row->output : "null");
+	}
+	return 0;
+}
+
+/*
+ * A step people and code both answered: of its latest RECENT_EXECUTIONS,
+ * those since the code first answered (recent_n), and the code's
+ * (recent_auto); when they differ, people answer what the code leaves.
+ * A step the code answers: its latest RECENT_AUDITS audits (audits), and
+ * how many disagreed with the code (audits_disagreed).
+ */
+#define RECENT_EXECUTIONS 30
+#define RECENT_AUDITS 20
+static int report_recent(lua_State *L, Store *s, int steps, const char *since)
+{
+	for (lua_Integer i = 1; lua_rawgeti(L, steps, i) == LUA_TTABLE; i++) {
+		Recent c = { 0 }, a = { 0 };
+		int rc = 0;
+		lua_getfield(L, -1, "manual_executions");
+		lua_getfield(L, -2, "auto_executions");
+		lua_getfield(L, -3, "pipeline");
+		lua_getfield(L, -4, "step");
+		int64_t manual_all = lua_tointeger(L, -4), auto_all = lua_tointeger(L, -3);
+		const char *pipeline = lua_tostring(L, -2), *step = lua_tostring(L, -1);
+		if (manual_all > 0 && auto_all > 0)
+			rc = s->m->recent(s, pipeline, step, NULL, NULL, since, RECENT_EXECUTIONS, recent_count, &c);
+		if (rc == 0 && auto_all > 0)
+			rc = s->m->recent(s, pipeline, step, "auto", "audit", since, RECENT_AUDITS, recent_count, &a);
+		lua_pop(L, 4);
+		if (rc < 0) {
+			buf_free(&a.inputs), buf_free(&a.code), buf_free(&a.answer);
+			lua_pop(L, 1);
+			return -1;
+		}
+		if (manual_all > 0 && auto_all > 0) {
+			set_integer(L, "recent_auto", c.auto_n);
+			set_integer(L, "recent_n", c.auto_n < auto_all ? c.seen : c.n);   /* the code answered before them all */
+		}
+		if (a.seen > 0) {
+			set_integer(L, "audits", a.seen);
+			set_integer(L, "audits_disagreed", a.disagreed);
+		}
+		if (a.disagreed > 0) {
+			set_string(L, "audit_inputs", buf_str(&a.inputs));
+			set_string(L, "audit_code", buf_str(&a.code));
+			set_string(L, "audit_answer", buf_str(&a.answer));
+		}
+		buf_free(&a.inputs), buf_free(&a.code), buf_free(&a.answer);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return 0;
+}
+
+int rows_push_report(lua_State *L, Store *s, const char *pipeline, const char *since)
 {
 	int top = lua_gettop(L);
-	Report r = { L, s, top + 2, top + 3, top + 4, top + 5 };
-	StoreReport fns = { report_stats, report_conflict, report_check, report_disagreement, &r };
-	lua_createtable(L, 0, 4);
-	for (int i = 0; i < 4; i++)
+	Report r = { L, s, top + 2, top + 3, top + 4, top + 5, top + 6 };
+	StoreReport fns = { report_stats, report_conflict, report_check, report_disagreement, report_answer,
+	                    since && *since ? since : NULL, &r };
+	lua_createtable(L, 0, 6);
+	for (int i = 0; i < 5; i++)
 		lua_newtable(L);
-	if (s->m->report(s, pipeline, &fns) != 0 || report_streaks(L, s, r.steps)) {
+	if (s->m->report(s, pipeline, &fns) != 0 || report_streaks(L, s, r.steps) ||
+	    report_recent(L, s, r.steps, fns.since)) {
 		lua_settop(L, top);
 		return -1;
 	}
+	lua_setfield(L, top + 1, "answers");
 	lua_setfield(L, top + 1, "disagreements");
 	lua_setfield(L, top + 1, "checks");
 	lua_setfield(L, top + 1, "conflicts");

@@ -23,9 +23,11 @@ int rows_push_history(lua_State *L, Store *s, const char *pipeline, const char *
 int rows_push_steps(lua_State *L, Store *s, const char *pipeline, const char *step, const char *kind);
 /*
  * report: { steps = {...}, conflicts = {...}, checks = {...},
- * disagreements = {...} }, each step with its candidate's streak.
+ * disagreements = {...}, answers = {...} } over what started at or after
+ * since (NULL or "": all), each step with its candidate's streak, and a
+ * step both people and code answered with recent_auto of recent_n.
  */
-int rows_push_report(lua_State *L, Store *s, const char *pipeline);
+int rows_push_report(lua_State *L, Store *s, const char *pipeline, const char *since);
 /* The distinct (inputs, output) pairs people gave for a step, with n. */
 int rows_push_answers(lua_State *L, Store *s, const char *pipeline, const char *step);
 

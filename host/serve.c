@@ -452,7 +452,7 @@ static int db_run(lua_State *L)
 
 static int db_report(lua_State *L)
 {
-	return db_done(L, rows_push_report(L, db_store(L), luaL_optstring(L, 1, NULL)));
+	return db_done(L, rows_push_report(L, db_store(L), luaL_optstring(L, 1, NULL), NULL));
 }
 
 static int db_answers(lua_State *L)

@@ -14,11 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SUMMARY_MAX 60
 #define STEP_NAME_MAX 200     /* bytes */
 
-const char *const step_auto_options[] = { "inputs", "retries", NULL };
+const char *const step_auto_options[] = { "inputs", "retries", "audit", NULL };
 
 /* Raise a misuse error naming the step and where the script called it. */
 int step_error(lua_State *L, const char *name, const char *fmt, ...)
@@ -211,7 +212,7 @@ void step_status(Host *h, const StoreStep *row, const char *value)
 		if (strcmp(row->how, "prompt") == 0 || strcmp(row->how, "web") == 0 || strcmp(row->how, "remote") == 0)
 			h->human_ms += row->duration_ms;   /* a person's time; not a default's wait, not an answer given in advance */
 	}
-	int ok = strcmp(row->status, "ok") == 0, repeatable = ok && row->kind[0] == 'a';
+	int ok = strcmp(row->status, "ok") == 0, repeatable = ok && row->kind[0] == 'a' && strcmp(row->how, "audit") != 0;
 	char line[512], occurrence[24] = "";
 	if (repeatable && h->opt->quiet)
 		return;   /* --quiet: failures, people's steps and the summary only */
@@ -425,6 +426,57 @@ static void auto_values(lua_State *L, Host *h, int base, StoreStep *row)
 		row->replayable = 0;
 }
 
+/*
+ * Is this execution audited? A share of them, drawn by splitmix64 from
+ * --seed N (the same executions every time) or else from the clock.
+ */
+static int audit_drawn(Host *h, double share)
+{
+	uint64_t x;
+	if (!h->audit_draws)
+		h->audit_seed = h->opt->seeded ? h->opt->seed : (uint64_t)clock_wall_ms() * 6364136223846793005u ^ (uint64_t)getpid();
+	x = h->audit_seed + 0x9E3779B97F4A7C15u * ++h->audit_draws;
+	x = (x ^ x >> 30) * 0xBF58476D1CE4E5B9u;
+	x = (x ^ x >> 27) * 0x94D049BB133111EBu;
+	x ^= x >> 31;
+	return (double)(x >> 11) / 9007199254740992.0 < share;
+}
+
+/*
+ * A person checks the code's answer, the one value at base + 1: kept
+ * (Enter or y) or replaced by theirs, which becomes the step's value.
+ * The row says how = audit, the code's answer as candidate_output, and
+ * whether the person agreed.
+ */
+static void audit_step(lua_State *L, Host *h, const Step *s, int inputs, int base, StoreStep *row)
+{
+	Spec sp;
+	int t = lua_type(L, base + 1);
+	const char *how;
+	memset(&sp, 0, sizeof sp);
+	sp.name = s->name;
+	sp.instructions = "An audit: is the code's answer right?";
+	sp.type = t == LUA_TBOOLEAN ? T_BOOLEAN : t == LUA_TNUMBER ? T_NUMBER : t == LUA_TSTRING ? T_STRING : T_JSON;
+	sp.def = base + 1;
+	sp.inputs = lua_isnil(L, inputs) ? 0 : inputs;
+	sp.audit = 1;
+	buf_reset(&h->step.candidate);
+	buf_adds(&h->step.candidate, row->output);   /* the code's answer, before the person's takes its place */
+	how = prompt_answer(L, h, &sp, s->occurrence);
+	lua_replace(L, base + 1);
+	auto_values(L, h, base, row);
+	row->how = "audit";
+	row->candidate_output = buf_str(&h->step.candidate);
+	row->candidate_agrees = strcmp(row->output, row->candidate_output) == 0;
+	if (strcmp(how, "web") == 0 || strcmp(how, "remote") == 0) {
+		row->operator = buf_str(&h->step.by);
+		row->note = h->step.note.len ? host_hide_secrets(L, buf_str(&h->step.note)) : NULL;
+	} else if (h->step.note.len) {
+		row->note = host_hide_secrets(L, buf_str(&h->step.note));
+	}
+	row->duration_ms = clock_mono_ms() - s->started_mono;
+}
+
 /* auto(name, fn [, opts]) -> what fn returns */
 static int l_auto(lua_State *L)
 {
@@ -432,8 +484,9 @@ static int l_auto(lua_State *L)
 	Step s;
 	StoreStep row;
 	lua_Integer retries = 0;
+	lua_Number audit = 0;
 	Buf *errors = &h->step.errors;
-	int ok = 0, base, n, depth;
+	int ok = 0, base, n, depth, audited = 0;
 
 	s.name = step_name(L);
 	s.kind = "auto";
@@ -443,16 +496,23 @@ static int l_auto(lua_State *L)
 	if (lua_istable(L, 3)) {
 		lua_getfield(L, 3, "inputs");
 		lua_getfield(L, 3, "retries");
+		lua_getfield(L, 3, "audit");
 		if (!lua_isnil(L, 5)) {
 			if (!lua_isinteger(L, 5) || lua_tointeger(L, 5) < 0)
 				step_error(L, s.name, "retries must be a whole number >= 0");
 			retries = lua_tointeger(L, 5);
 		}
+		if (!lua_isnil(L, 6)) {
+			audit = lua_tonumber(L, 6);
+			if (lua_type(L, 6) != LUA_TNUMBER || !(audit > 0 && audit <= 1))
+				step_error(L, s.name, "audit must be the share of executions a person checks: above 0, at most 1");
+		}
 	} else {
 		lua_pushnil(L);
 		lua_pushnil(L);
+		lua_pushnil(L);
 	}
-	/* 4: inputs, 5: retries */
+	/* 4: inputs, 5: retries, 6: audit */
 	step_begin(L, h, &s, 4);
 	if ((n = replay_step(L, h, &s, NULL)) >= 0)
 		return n;
@@ -490,10 +550,26 @@ static int l_auto(lua_State *L)
 		auto_values(L, h, base, &row);
 	else
 		row.status = host_interrupted ? "interrupted" : "failed";
+	/* An audit: one plain value the record holds, a person who can be asked, and the draw says so. */
+	if (ok && audit > 0 && n == 1 && !lua_isnil(L, base + 1) && row.replayable && !row.results &&
+	    prompt_person_reachable(h) && audit_drawn(h, audit)) {
+		host_outside(L);
+		audit_step(L, h, &s, 4, base, &row);
+		audited = 1;
+	}
 	/* A step that reached the outside world is committed as it ends: a resume never redoes it. */
-	if (store_step_add(h->store, &row) || (h->outside != s.outside && store_flush(h->store)))
+	if (audited)
+		step_commit(L, h, &row);   /* a person's answer: durable before the script goes on */
+	else if (store_step_add(h->store, &row) || (h->outside != s.outside && store_flush(h->store)))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
+	if (audited)
+		remote_wait_end(h, "answered", row.operator, "audit");
 	step_status(h, &row, ok ? row.output : NULL);
+	if (audited) {
+		fprintf(stderr, row.candidate_agrees ? "  the audit agreed with the code\n"
+		        : "  ! the audit disagreed: the code answered %s\n", row.candidate_output);
+		lua_settop(L, base + 1);   /* the person's answer; the note's text above it goes */
+	}
 	if (!ok) {
 		const char *msg = host_hide_secrets(L, host_error_text(L, -1));
 		if (host_interrupted)

@@ -18,6 +18,7 @@ enum { T_DONE, T_STRING, T_NUMBER, T_BOOLEAN, T_CHOICE, T_JSON };
 /* A manual step's options, as absolute stack indices (0: absent). */
 typedef struct Spec {
 	const char *name;
+	const char *instructions;  /* what the person is shown */
 	int type;
 	int def, choices, validate, inputs, candidate, compare;
 	int nchoices;
@@ -26,6 +27,7 @@ typedef struct Spec {
 	int trust;                 /* 0: never answers alone */
 	int timeout_ms;            /* 0: wait for ever */
 	const char *notify;        /* URL, or NULL */
+	int audit;                 /* a person checks the code's answer (def): y keeps it */
 } Spec;
 
 /* What both kinds of step share while they run. */

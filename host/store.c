@@ -370,3 +370,18 @@ int store_secret_key(Store *s, unsigned char key[32], int how)
 	memcpy(key, have, sizeof have);
 	return how == STORE_KEY_READ ? 1 : 0;
 }
+
+const char *store_sql_window(const char *sql, const char *clause, Buf *out)
+{
+	const char *at;
+	if (!clause)
+		return sql;
+	buf_reset(out);
+	while ((at = strstr(sql, STORE_WINDOW))) {
+		buf_add(out, sql, (size_t)(at - sql));
+		buf_adds(out, clause);
+		sql = at + strlen(STORE_WINDOW);
+	}
+	buf_adds(out, sql);
+	return buf_str(out);
+}

@@ -160,9 +160,10 @@ typedef struct StoreStepStats {
 	const char *last_answer, *last_operator, *last_inputs, *candidate_source;   /* of the latest manual one */
 } StoreStepStats;
 
-/* An answer people gave for a step and inputs, how often. */
+/* An answer people gave for a step and inputs (report's answers: by one operator), how often. */
 typedef struct StoreAnswer {
 	const char *pipeline, *step, *inputs, *output;
+	const char *operator;      /* report's answers only; NULL elsewhere */
 	int64_t n;
 	int64_t last;              /* answers(): the id of its latest execution; 0 elsewhere */
 } StoreAnswer;
@@ -187,6 +188,15 @@ typedef int (*StoreCheckFn)(void *ud, const StoreCheck *check);
 typedef int (*StoreWaitFn)(void *ud, const StoreWait *wait);
 typedef int (*StoreOfferFn)(void *ud, const StoreOffer *offer);
 
+/*
+ * Report's queries mark where the window's condition goes with
+ * STORE_WINDOW, a comment: without a window the text runs as it is (and
+ * an index that covers the rest can serve it); with one, clause takes
+ * its place: sql with clause in out, or sql itself when clause is NULL.
+ */
+#define STORE_WINDOW "/*window*/"
+const char *store_sql_window(const char *sql, const char *clause, Buf *out);
+
 /* The answers a person spent time on, as SQL: human time counts these only. */
 #define STORE_PERSON_SQL "how IN ('prompt', 'web', 'remote')"
 
@@ -196,6 +206,8 @@ typedef struct StoreReport {
 	StoreAnswerFn conflicts;     /* answers to inputs that got different answers */
 	StoreCheckFn checks;         /* auto steps against people */
 	StoreStepFn disagreements;   /* per step, the latest candidate disagreement */
+	StoreAnswerFn answers;       /* per step, inputs, answer and operator: how often people gave it */
+	const char *since;           /* executions started at or after this UTC time (clock_iso); NULL: all */
 	void *ud;
 } StoreReport;
 
@@ -237,6 +249,12 @@ typedef struct StoreMethods {
 	 */
 	int (*candidate_recent)(Store *s, const char *pipeline, const char *step, int n, int *agrees, int *count);
 	int (*report)(Store *s, const char *pipeline, const StoreReport *fns);
+	/*
+	 * A step's latest n original executions started at or after since
+	 * (NULL: any time), newest first; of that kind and how (both NULL: any).
+	 */
+	int (*recent)(Store *s, const char *pipeline, const char *step, const char *kind, const char *how,
+	              const char *since, int n, StoreStepFn fn, void *ud);
 	int (*answers)(Store *s, const char *pipeline, const char *step, StoreAnswerFn fn, void *ud);
 	/* The history's key for hashing secret answers: 1 with it in key, 0 when there is none yet. */
 	int (*key_get)(Store *s, unsigned char key[32]);

@@ -1430,7 +1430,9 @@ static int pg_candidate_recent(Store *s, const char *pipeline, const char *step,
 
 /* What report counts: original executions, not replays of them. */
 #define PERSON STORE_PERSON_SQL
-#define ORIGINAL "how <> 'replay' AND ($1::text IS NULL OR pipeline = $1)"
+#define ORIGINAL "how <> 'replay' AND ($1::text IS NULL OR pipeline = $1) " STORE_WINDOW
+/* Report's window: $2 is its start (store_sql_window). */
+#define WINDOW " AND started_at >= $2::timestamptz"
 /* Answers people gave (not a trusted candidate, not a timeout's default). */
 #define ANSWERED "kind = 'manual' AND status = 'ok' AND NOT secret AND how NOT IN ('candidate', 'default') AND " ORIGINAL
 /* Text sorts by its bytes, as SQLite does; NULLs come first, as there. */
@@ -1480,7 +1482,7 @@ static const char report_conflicts_sql[] =
 	"   GROUP BY pipeline, name, inputs HAVING count(DISTINCT output) > 1) g"
 	" ON s.pipeline = g.pipeline AND s.name = g.name AND s.inputs IS NOT DISTINCT FROM g.inputs"
 	" WHERE s.kind = 'manual' AND s.status = 'ok' AND NOT s.secret"
-	" AND s.how NOT IN ('replay', 'candidate', 'default')"
+	" AND s.how NOT IN ('replay', 'candidate', 'default') " STORE_WINDOW
 	" GROUP BY s.pipeline, s.name, s.inputs, s.output"
 	" ORDER BY s.pipeline" BYTES ", s.name" BYTES ", s.inputs" BYTES_NULLS_FIRST ", n DESC,"
 	" s.output" BYTES_NULLS_FIRST;
@@ -1492,7 +1494,7 @@ static const char report_conflicts_sql[] =
 static const char report_checks_sql[] =
 	"WITH m AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps WHERE " ANSWERED "),"
 	" a AS (SELECT pipeline, name, inputs, output FROM steps WHERE id IN"
-	"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how <> 'replay'"
+	"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how <> 'replay' " STORE_WINDOW
 	"    AND (pipeline, name) IN (SELECT pipeline, name FROM m) GROUP BY pipeline, name, inputs))"
 	" SELECT a.pipeline, a.name, a.inputs, a.output, m.output,"
 	" (a.output IS NOT DISTINCT FROM m.output)::int AS agrees"
@@ -1506,6 +1508,13 @@ static const char report_disagreements_sql[] =
 	" WHERE id IN (SELECT max(id) FROM steps WHERE kind = 'manual' AND NOT candidate_agrees"
 	"   AND " ORIGINAL " GROUP BY pipeline, name)"
 	" ORDER BY id";
+
+/* What people answered, by whom: agreement between people, and the rules the answers follow. */
+static const char report_answers_sql[] =
+	"SELECT pipeline, name, inputs, output, count(*), max(id), operator FROM steps WHERE " ANSWERED
+	" GROUP BY pipeline, name, inputs, output, operator"
+	" ORDER BY pipeline" BYTES ", name" BYTES ", inputs" BYTES_NULLS_FIRST ", output" BYTES_NULLS_FIRST ","
+	" operator" BYTES_NULLS_FIRST;
 
 /* A row of report_stats_sql to the callback. */
 static int row_stats(const RowCall *c, const PGresult *res, int i)
@@ -1523,13 +1532,14 @@ static int row_stats(const RowCall *c, const PGresult *res, int i)
 	return c->fn.stats(c->ud, &t);
 }
 
-/* An answer row (pipeline, step, inputs, output, n[, last]) to the callback. */
+/* An answer row (pipeline, step, inputs, output, n[, last[, operator]]) to the callback. */
 static int row_answer(const RowCall *c, const PGresult *res, int i)
 {
 	StoreAnswer a = {
 		.pipeline = col_text(res, i, 0), .step = col_text(res, i, 1), .inputs = col_text(res, i, 2),
 		.output = col_text(res, i, 3), .n = col_int(res, i, 4),
 		.last = pq.nfields(res) > 5 ? col_int(res, i, 5) : 0,
+		.operator = pq.nfields(res) > 6 ? col_text(res, i, 6) : NULL,
 	};
 	return c->fn.answer(c->ud, &a);
 }
@@ -1561,24 +1571,75 @@ static int pg_report(Store *s, const char *pipeline, const StoreReport *fns)
 	PgStore *p = (PgStore *)s;
 	RowCall c = { .ud = fns->ud };
 	Params q = { .n = 0 };
+	const char *clause = fns->since ? WINDOW : NULL;
+	Buf sql = { 0 };
 	int rc = 0;
 	param_text(&q, pipeline);
+	if (fns->since)
+		param_text(&q, fns->since);   /* $2 only where the window's condition uses it */
 	if (fns->stats) {
 		c.fn.stats = fns->stats;
-		rc = pg_each(p, report_stats_sql, q.n, q.v, row_stats, &c, what);
+		rc = pg_each(p, store_sql_window(report_stats_sql, clause, &sql), q.n, q.v, row_stats, &c, what);
 	}
 	if (rc == 0 && fns->conflicts) {
 		c.fn.answer = fns->conflicts;
-		rc = pg_each(p, report_conflicts_sql, q.n, q.v, row_answer, &c, what);
+		rc = pg_each(p, store_sql_window(report_conflicts_sql, clause, &sql), q.n, q.v, row_answer, &c, what);
 	}
 	if (rc == 0 && fns->checks) {
 		c.fn.check = fns->checks;
-		rc = pg_each(p, report_checks_sql, q.n, q.v, row_check, &c, what);
+		rc = pg_each(p, store_sql_window(report_checks_sql, clause, &sql), q.n, q.v, row_check, &c, what);
 	}
 	if (rc == 0 && fns->disagreements) {
 		c.fn.step = fns->disagreements;
-		rc = pg_each(p, report_disagreements_sql, q.n, q.v, row_disagreement, &c, what);
+		rc = pg_each(p, store_sql_window(report_disagreements_sql, clause, &sql), q.n, q.v, row_disagreement, &c,
+		             what);
 	}
+	if (rc == 0 && fns->answers) {
+		c.fn.answer = fns->answers;
+		rc = pg_each(p, store_sql_window(report_answers_sql, clause, &sql), q.n, q.v, row_answer, &c, what);
+	}
+	buf_free(&sql);
+	params_free(&q);
+	return rc;
+}
+
+/* A row of pg_recent to the callback. */
+static int row_recent(const RowCall *c, const PGresult *res, int i)
+{
+	StoreStep r = {
+		.pipeline = col_text(res, i, 0), .name = col_text(res, i, 1), .kind = col_text(res, i, 2),
+		.how = col_text(res, i, 3), .status = col_text(res, i, 4), .inputs = col_text(res, i, 5),
+		.output = col_text(res, i, 6), .candidate_output = col_text(res, i, 7),
+		.candidate_agrees = (int)col_int(res, i, 8), .operator = col_text(res, i, 9), .duration_ms = -1,
+	};
+	return c->fn.step(c->ud, &r);
+}
+
+static int pg_recent(Store *s, const char *pipeline, const char *step, const char *kind, const char *how,
+                     const char *since, int n, StoreStepFn fn, void *ud)
+{
+	RowCall c = { .fn.step = fn, .ud = ud };
+	Params q = { .n = 0 };
+	Buf sql = { 0 };
+	int rc;
+	param_text(&q, pipeline);
+	param_text(&q, step);
+	param_int(&q, n, 0, 0);
+	buf_adds(&sql, "SELECT pipeline, name, kind, how, status, inputs, output, candidate_output,"
+	               " coalesce(candidate_agrees::int, -1), operator FROM steps"
+	               " WHERE pipeline = $1 AND name = $2 AND how <> 'replay'");
+	if (kind && how) {   /* in the text, not "$4 IS NULL OR ...": the index on (pipeline, name, kind, how) serves it */
+		param_text(&q, kind);
+		param_text(&q, how);
+		buf_adds(&sql, " AND kind = $4 AND how = $5");
+	}
+	if (since) {
+		param_text(&q, since);
+		buf_addf(&sql, " AND started_at >= $%d::timestamptz", q.n);
+	}
+	buf_adds(&sql, " ORDER BY id DESC LIMIT $3");
+	rc = pg_each((PgStore *)s, buf_str(&sql), q.n, q.v, row_recent, &c, "cannot read the latest executions");
+	buf_free(&sql);
 	params_free(&q);
 	return rc;
 }
@@ -1977,6 +2038,7 @@ const StoreMethods store_pg_methods = {
 	.resumed_by = pg_resumed_by,
 	.candidate_recent = pg_candidate_recent,
 	.report = pg_report,
+	.recent = pg_recent,
 	.answers = pg_answers,
 	.key_get = pg_key_get,
 	.key_offer = pg_key_offer,

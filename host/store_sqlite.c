@@ -850,12 +850,14 @@ static int sq_ids_sync(Store *s, const int64_t at_least[3])
 
 /* What report counts: original executions, not replays of them. */
 #define PERSON STORE_PERSON_SQL
-#define ORIGINAL "how <> 'replay' AND (?1 IS NULL OR pipeline = ?1)"
+#define ORIGINAL "how <> 'replay' AND (?1 IS NULL OR pipeline = ?1) " STORE_WINDOW
+/* Report's window: ?2 is its start (store_sql_window). */
+#define WINDOW " AND started_at >= ?2"
 /* Answers people gave (not a trusted candidate, not a timeout's default). */
 #define ANSWERED "kind = 'manual' AND status = 'ok' AND secret = 0 AND how NOT IN ('candidate', 'default') AND " ORIGINAL
 
 /* Call fn for each row of a report query: the row's columns as text and integers. */
-static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
+static int report_rows(Store *s, const char *pipeline, const StoreReport *fns, Buf *sql)
 {
 	/* Per step: counts, human time, its median, the last execution. */
 	static const char steps_sql[] =
@@ -904,7 +906,7 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 		"   GROUP BY pipeline, name, inputs HAVING count(DISTINCT output) > 1) g"
 		" ON s.pipeline = g.pipeline AND s.name = g.name AND s.inputs IS g.inputs"
 		" WHERE s.kind = 'manual' AND s.status = 'ok' AND s.secret = 0"
-		" AND s.how NOT IN ('replay', 'candidate', 'default')"
+		" AND s.how NOT IN ('replay', 'candidate', 'default') " STORE_WINDOW
 		" GROUP BY s.pipeline, s.name, s.inputs, s.output"
 		" ORDER BY s.pipeline, s.name, s.inputs, n DESC, s.output";
 	/*
@@ -914,7 +916,7 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 	static const char checks_sql[] =
 		"WITH m AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps WHERE " ANSWERED "),"
 		" a AS (SELECT pipeline, name, inputs, output FROM steps WHERE id IN"
-		"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how <> 'replay'"
+		"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how <> 'replay' " STORE_WINDOW
 		"    AND (pipeline, name) IN (SELECT pipeline, name FROM m) GROUP BY pipeline, name, inputs))"
 		" SELECT a.pipeline, a.name AS step, a.inputs, a.output AS auto_output,"
 		" m.output AS manual_output, a.output IS m.output AS agrees"
@@ -924,13 +926,19 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 		"SELECT pipeline, name AS step, inputs, output, candidate_output, error FROM steps"
 		" WHERE id IN (SELECT max(id) FROM steps WHERE kind = 'manual' AND candidate_agrees = 0"
 		"   AND " ORIGINAL " GROUP BY pipeline, name) ORDER BY id";
+	/* What people answered, by whom: agreement between people, and the rules the answers follow. */
+	static const char answers_sql[] =
+		"SELECT pipeline, name, inputs, output, operator, count(*) AS n, max(id) FROM steps WHERE " ANSWERED
+		" GROUP BY pipeline, name, inputs, output, operator ORDER BY pipeline, name, inputs, output, operator";
 	SqliteStore *q = (SqliteStore *)s;
 	const char *what = "cannot read the report";
+	const char *params[2] = { pipeline, fns->since };
+	const char *clause = fns->since ? WINDOW : NULL;
 	sqlite3_stmt *st;
 	int rc = SQLITE_DONE, stopped = 0;
 
 	if (fns->stats) {
-		if (!(st = prepare(q, steps_sql, what, "t", &pipeline, NULL)))
+		if (!(st = prepare(q, store_sql_window(steps_sql, clause, sql), what, "tt", params, NULL)))
 			return -1;
 		while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			StoreStepStats t = {
@@ -950,7 +958,7 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 			return stopped;
 	}
 	if (fns->conflicts) {
-		if (!(st = prepare(q, conflicts_sql, what, "t", &pipeline, NULL)))
+		if (!(st = prepare(q, store_sql_window(conflicts_sql, clause, sql), what, "tt", params, NULL)))
 			return -1;
 		while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			StoreAnswer a = { .pipeline = text(st, 0), .step = text(st, 1), .inputs = text(st, 2),
@@ -961,7 +969,7 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 			return stopped;
 	}
 	if (fns->checks) {
-		if (!(st = prepare(q, checks_sql, what, "t", &pipeline, NULL)))
+		if (!(st = prepare(q, store_sql_window(checks_sql, clause, sql), what, "tt", params, NULL)))
 			return -1;
 		while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			StoreCheck c = { .pipeline = text(st, 0), .step = text(st, 1), .inputs = text(st, 2),
@@ -973,7 +981,7 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 			return stopped;
 	}
 	if (fns->disagreements) {
-		if (!(st = prepare(q, disagreements_sql, what, "t", &pipeline, NULL)))
+		if (!(st = prepare(q, store_sql_window(disagreements_sql, clause, sql), what, "tt", params, NULL)))
 			return -1;
 		while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			StoreStep d = { .pipeline = text(st, 0), .name = text(st, 1), .inputs = text(st, 2),
@@ -984,7 +992,57 @@ static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
 		if ((stopped = finish(q, st, rc, stopped, what)) != 0)
 			return stopped;
 	}
+	if (fns->answers) {
+		if (!(st = prepare(q, store_sql_window(answers_sql, clause, sql), what, "tt", params, NULL)))
+			return -1;
+		while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			StoreAnswer a = { .pipeline = text(st, 0), .step = text(st, 1), .inputs = text(st, 2),
+			                  .output = text(st, 3), .operator = text(st, 4), .n = sqlite3_column_int64(st, 5),
+			                  .last = sqlite3_column_int64(st, 6) };
+			stopped = fns->answers(fns->ud, &a);
+		}
+		if ((stopped = finish(q, st, rc, stopped, what)) != 0)
+			return stopped;
+	}
 	return 0;
+}
+
+static int sq_report(Store *s, const char *pipeline, const StoreReport *fns)
+{
+	Buf sql = { 0 };
+	int rc = report_rows(s, pipeline, fns, &sql);
+	buf_free(&sql);
+	return rc;
+}
+
+static int sq_recent(Store *s, const char *pipeline, const char *step, const char *kind, const char *how,
+                     const char *since, int n, StoreStepFn fn, void *ud)
+{
+	/* Two texts, not "?4 IS NULL OR ...": the index on (pipeline, name, kind, how) serves the second. */
+	static const char any_sql[] =
+		"SELECT kind, how, status, inputs, output, candidate_output, candidate_agrees, operator FROM steps"
+		" WHERE pipeline = ?1 AND name = ?3 AND how <> 'replay' " STORE_WINDOW " ORDER BY id DESC LIMIT ?5";
+	static const char that_sql[] =
+		"SELECT kind, how, status, inputs, output, candidate_output, candidate_agrees, operator FROM steps"
+		" WHERE pipeline = ?1 AND name = ?3 AND kind = ?6 AND how = ?4 " STORE_WINDOW " ORDER BY id DESC LIMIT ?5";
+	SqliteStore *q = (SqliteStore *)s;
+	const char *params[6] = { pipeline, since, step, how, NULL, kind };
+	int64_t ints[6] = { 0, 0, 0, 0, n, 0 };
+	Buf sql = { 0 };
+	sqlite3_stmt *st = prepare(q, store_sql_window(kind && how ? that_sql : any_sql, since ? WINDOW : NULL, &sql),
+	                           "cannot read the latest executions", kind && how ? "ttttit" : "tttti", params, ints);
+	int rc, stopped = 0;
+	buf_free(&sql);
+	if (!st)
+		return -1;
+	while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		StoreStep r = { .pipeline = pipeline, .name = step, .kind = text(st, 0), .how = text(st, 1),
+		                .status = text(st, 2), .inputs = text(st, 3), .output = text(st, 4),
+		                .candidate_output = text(st, 5), .candidate_agrees = (int)integer(st, 6, -1),
+		                .operator = text(st, 7), .duration_ms = -1 };
+		stopped = fn(ud, &r);
+	}
+	return finish(q, st, rc, stopped, "cannot read the latest executions");
 }
 
 static int sq_answers(Store *s, const char *pipeline, const char *step, StoreAnswerFn fn, void *ud)
@@ -1416,6 +1474,7 @@ const StoreMethods store_sqlite_methods = {
 	.resumed_by = sq_resumed_by,
 	.candidate_recent = sq_candidate_recent,
 	.report = sq_report,
+	.recent = sq_recent,
 	.answers = sq_answers,
 	.key_get = sq_key_get,
 	.key_offer = sq_key_offer,

@@ -60,10 +60,10 @@ static int report_command(lua_State *L, Host *h, const Options *opt)
 		return lua_error(L);
 	lua_call(L, 0, 1);
 	lua_getfield(L, -1, suggest ? "suggest" : "report");
-	if (rows_push_report(L, h->store, pipeline))
+	if (rows_push_report(L, h->store, pipeline, opt->since))
 		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	lua_getfield(L, -1, "steps");
-	if (pipeline && lua_rawlen(L, -1) == 0)
+	if (pipeline && lua_rawlen(L, -1) == 0 && !opt->since[0])   /* a window may hold nothing */
 		return host_fail(L, EXIT_USAGE, "%s: no pipeline %s in %s", opt->command, pipeline, store_where(h->store));
 	lua_pop(L, 1);
 	if (!suggest) {
@@ -72,12 +72,10 @@ static int report_command(lua_State *L, Host *h, const Options *opt)
 		lua_call(L, 3, 0);
 		return EXIT_OK;
 	}
-	if (rows_push_answers(L, h->store, pipeline, opt->words[1]))
-		return host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
 	lua_pushstring(L, pipeline);
 	lua_pushstring(L, opt->words[1]);
 	lua_pushinteger(L, min_runs);
-	lua_call(L, 5, 3);
+	lua_call(L, 4, 3);
 	if (lua_toboolean(L, -3))
 		return EXIT_OK;
 	return host_fail(L, (int)lua_tointeger(L, -1), "suggest: %s", lua_tostring(L, -2));

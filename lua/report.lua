@@ -4,6 +4,7 @@ local json = require "understudy.json"
 local M = {}
 
 local format = require "understudy.format"
+local rules = require "understudy.rules"
 local value, orNull, cut, duration = format.value, format.orNull, format.cut, format.duration
 
 -- A JSON column's text as a value; nil stays nil.
@@ -58,29 +59,47 @@ local function by_step(rows)
   return out
 end
 
+-- The code of a step that became auto, against what people answered for the same inputs: words, or nil.
+local function code_check(s, checks)
+  -- Per inputs: the code agrees when its latest output is one people gave.
+  local agrees, order = {}, {}
+  for _, c in ipairs(checks or {}) do
+    local key = c.inputs or "null"
+    if agrees[key] == nil then order[#order + 1] = c end
+    agrees[key] = agrees[key] or c.agrees
+  end
+  local agreed, differ = 0, {}
+  for _, c in ipairs(order) do
+    if agrees[c.inputs or "null"] then agreed = agreed + 1 else differ[#differ + 1] = c end
+  end
+  if checks then s.check_agreed, s.check_differ = agreed, differ end
+  if #differ > 0 then
+    return string.format("the code disagrees with people for %s of %s",
+      plural(#differ, "kind of inputs", "kinds of inputs"), plural(agreed + #differ, "recorded one"))
+  elseif agreed > 0 then
+    return string.format("the code agrees with people for all %s", plural(agreed, "recorded kind of inputs", "recorded kinds of inputs"))
+  end
+  return nil
+end
+
 -- Decide one step's verdict, with a reason people can read.
 local function judge(s, conflicts, checks, min_runs)
   local n = s.manual_answers
-  if s.last_kind == "auto" then
-    -- Per inputs: the code agrees when its latest output is one people gave.
-    local agrees, order = {}, {}
-    for _, c in ipairs(checks or {}) do
-      local key = c.inputs or "null"
-      if agrees[key] == nil then order[#order + 1] = c end
-      agrees[key] = agrees[key] or c.agrees
+  if s.audits_disagreed and s.audits_disagreed > 0 then
+    return string.format("drift: %d of the last %d audits disagreed", s.audits_disagreed, s.audits),
+      string.format("the latest: for %s the code answered %s, a person %s", cut(s.audit_inputs, 40),
+        cut(s.audit_code, 20), cut(s.audit_answer, 20))
+  end
+  local mixed = s.recent_auto and s.recent_auto > 0 and s.recent_auto < s.recent_n
+  if mixed or s.last_kind == "auto" then
+    local check = code_check(s, checks)
+    if mixed then
+      -- Code with a fallback to people: automated, whatever the latest execution was.
+      return "automated", string.format("code answered %d%% of the last %d, people the rest%s",
+        math.floor(s.recent_auto * 100 / s.recent_n + 0.5), s.recent_n, check and "; " .. check or "")
     end
-    local agreed, differ = 0, {}
-    for _, c in ipairs(order) do
-      if agrees[c.inputs or "null"] then agreed = agreed + 1 else differ[#differ + 1] = c end
-    end
-    if checks then s.check_agreed, s.check_differ = agreed, differ end
-    if #differ > 0 then
-      return "automated", string.format("the code disagrees with people for %s of %s",
-        plural(#differ, "kind of inputs", "kinds of inputs"), plural(agreed + #differ, "recorded one"))
-    elseif agreed > 0 then
-      return "automated", string.format("the code agrees with people for all %s", plural(agreed, "recorded kind of inputs", "recorded kinds of inputs"))
-    end
-    return "automated", "its latest executions are auto"
+    local audited = s.audits and string.format("; all %s agreed", plural(s.audits, "audit")) or ""
+    return "automated", (check or "its latest executions are auto") .. audited
   end
   if s.secret then
     local same = s.distinct_secrets == 1 and n > 1 and ", though its answers were all the same"
@@ -91,6 +110,9 @@ local function judge(s, conflicts, checks, min_runs)
     return "trusted: candidate answers", string.format(
       "its candidate answers alone, trusted after agreeing with people the last %s (%d of %d in all)",
       plural(s.streak, "time"), s.candidate_agreed, s.candidate_runs)
+  end
+  if s.agreement and s.agreement.disagree then
+    return "people disagree", rules.agreement_words(s.agreement)
   end
   if s.candidate_runs > 0 and s.streak >= min_runs then
     return "ready: candidate", string.format("its candidate agreed with people the last %s (%d of %d in all)",
@@ -121,27 +143,62 @@ local function judge(s, conflicts, checks, min_runs)
       first and "same inputs" or "no inputs to tell them apart", first and "for " .. cut(first, 40) .. " " or "", table.concat(parts, ", ", 1, #parts - 1) .. " and " .. parts[#parts],
       count > 1 and string.format(" (and %s more)", plural(count - 1, "kind of inputs", "kinds of inputs")) or "")
   end
-  if s.distinct_outputs == 1 then
+  local rule = rules.find(s.groups or {})
+  s.rule = rule
+  if rule and rule.kind == "constant" then
     return "ready: constant", string.format("%s, always %s", plural(n, "answer"), cut(s.last_answer, 40))
-  end
-  if s.input_groups > 1 and n > s.input_groups then
-    return "ready: lookup", string.format("%s over %s, always the same answer for the same %s",
-      plural(n, "answer"), plural(s.input_groups, "kind of inputs", "kinds of inputs"), input_words(s.last_inputs))
+  elseif rule and rule.kind == "lookup" then
+    return "ready: lookup", string.format("%s over %s, always the same answer for the same %s; %s",
+      plural(n, "answer"), plural(s.input_groups, "kind of inputs", "kinds of inputs"), input_words(s.last_inputs),
+      rules.coverage_words(rule.coverage))
+  elseif rule then
+    return "ready: rule", string.format("%s over %s: %s; %s", plural(n, "answer"),
+      plural(s.input_groups, "kind of inputs", "kinds of inputs"), rules.words(rule), rules.coverage_words(rule.coverage))
   end
   return "too few runs", string.format("%s, each for inputs not seen before: nothing repeats yet", plural(n, "answer"))
 end
 
--- Verdicts for every step of the report data, ranked by human time.
+-- Ranked first: drift, then people who disagree; then what code would save (human time x the share it
+-- would have answered right); then the rest.
+local function tier(s)
+  if s.verdict:match("^drift") then return 0 end
+  if s.verdict == "people disagree" then return 1 end
+  return 2
+end
+
+local function saves_ms(s)
+  if s.verdict:match("^ready") and s.rule and s.rule.coverage.of > 0 then
+    return math.floor(s.human_ms * s.rule.coverage.right / s.rule.coverage.of)
+  elseif s.verdict:match("^ready") then
+    return s.human_ms
+  end
+  return nil
+end
+
+-- Verdicts for every step of the report data, ranked (tier, saves_ms, human time); once per data.
 local function analyse(data, min_runs)
+  if data.analysed then return data.steps end
   local conflicts, checks = by_step(data.conflicts), by_step(data.checks)
-  local disagreements = by_step(data.disagreements)
+  local disagreements, answers = by_step(data.disagreements), by_step(data.answers or {})
   for i, s in ipairs(data.steps) do
     local key = s.pipeline .. "\0" .. s.step
-    s.rank = i
+    s.human_rank = i
     s.conflicts = conflicts[key]
     s.disagreement = disagreements[key] and disagreements[key][1]
+    s.groups = rules.groups(answers[key] or {})
+    s.agreement = rules.agreement(answers[key] or {})
     s.verdict, s.reason = judge(s, conflicts[key], checks[key], min_runs)
+    s.saves_ms = saves_ms(s)
   end
+  -- Within a tier, what code would save; then human time, as the record gave it.
+  table.sort(data.steps, function(a, b)
+    if tier(a) ~= tier(b) then return tier(a) < tier(b) end
+    if (a.saves_ms ~= nil) ~= (b.saves_ms ~= nil) then return a.saves_ms ~= nil end
+    if a.saves_ms and a.saves_ms ~= b.saves_ms then return a.saves_ms > b.saves_ms end
+    return a.human_rank < b.human_rank
+  end)
+  for i, s in ipairs(data.steps) do s.rank = i end
+  data.analysed = true
   return data.steps
 end
 
@@ -156,11 +213,15 @@ local function next_sentence(steps, several)
         why = "always the same answer (" .. cut(s.last_answer, 30) .. ")"
       elseif s.verdict == "ready: lookup" then
         why = "always the same answer for the same " .. input_words(s.last_inputs)
+      elseif s.verdict == "ready: rule" then
+        why = rules.words(s.rule)
       else
         why = s.reason
       end
-      return string.format("Automate %s next: %s, %s, %s of human time so far.",
-        name(s), plural(s.manual_answers, "answer"), why, duration(s.human_ms))
+      local saves = s.saves_ms and duration(s.saves_ms) ~= duration(s.human_ms)
+        and string.format(" (the code would have saved %s)", duration(s.saves_ms)) or ""
+      return string.format("Automate %s next: %s, %s, %s of human time so far%s.",
+        name(s), plural(s.manual_answers, "answer"), why, duration(s.human_ms), saves)
     end
   end
   for _, s in ipairs(steps) do
@@ -201,6 +262,18 @@ function M.report_table(data, min_runs)
         candidate_output = value(s.disagreement.candidate_output),
         error = orNull(s.disagreement.error) } or json.null,
       conflicts = conflicts, disagreements = differ,
+      rule = s.rule and s.rule.kind ~= "lookup" and s.verdict:match("^ready") and rules.json(s.rule) or json.null,
+      coverage = s.rule and s.verdict:match("^ready") and {
+        answered = s.rule.coverage.answered, right = s.rule.coverage.right, wrong = s.rule.coverage.wrong,
+        of = s.rule.coverage.of } or json.null,
+      saves_ms = orNull(s.saves_ms),
+      agreement = s.agreement and {
+        operators = s.agreement.operators, pairs = s.agreement.pairs, agreed = s.agreement.agreed,
+        share = s.agreement.share, kappa = orNull(s.agreement.kappa), inputs = orNull(s.agreement.items),
+        own_pairs = s.agreement.self_pairs, own_agreed = s.agreement.self_agreed } or json.null,
+      audits = s.audits and { audited = s.audits, disagreed = s.audits_disagreed,
+        last_disagreement = s.audit_inputs and { inputs = value(s.audit_inputs), code = value(s.audit_code),
+          answer = value(s.audit_answer) } or json.null } or json.null,
     }
   end
   return out, steps
@@ -233,7 +306,7 @@ function M.report(data, as_json, min_runs)
   io.write("\n")
   for _, s in ipairs(steps) do
     if s.verdict:match("^ready") or s.verdict:match("^trusted") or s.verdict == "varies" or s.verdict == "secret"
-      or s.check_agreed then
+      or s.verdict == "people disagree" or s.verdict:match("^drift") or s.check_agreed or s.recent_n or s.audits then
       local name = several and (s.pipeline .. "/" .. s.step) or s.step
       say(string.format("%s: %s: %s.", name, s.verdict, s.reason), "  ")
       for _, c in ipairs(s.check_differ or {}) do
@@ -339,8 +412,64 @@ local function candidate_code(source)
   end
 end
 
+-- The expression that reads inputs' key in the generated code.
+local function field(key)
+  if key:match("^[%a_][%w_]*$") and not keywords[key] then return "inputs." .. key end
+  return "inputs[" .. literal(key) .. "]"
+end
+
+-- The body of a rule's function: answers where the rule knows, else falls through to a person.
+local function rule_code(r)
+  local lines = {}
+  local function add(fmt, ...) lines[#lines + 1] = string.format(fmt, ...) end
+  local function answer(text, indent)
+    add("%sreturn auto(name, function() return %s end, { inputs = inputs })", indent, literal(decode(text), indent))
+  end
+  local var = r.kind == "threshold" and "x" or "v"
+  add("  local %s = nil", var)
+  add("  if type(inputs) == \"table\" then")
+  add("    %s = %s", var, field(r.key))
+  add("  end")
+  if r.kind == "threshold" then
+    add("  if math.type(x) then")
+    add("    if x >= %s then", literal(r.high_min))
+    answer(r.high, "      ")
+    add("    elseif x <= %s then", literal(r.low_max))
+    answer(r.low, "      ")
+    add("    end")
+    add("  end")
+    add("  -- Between the highest value seen with one answer and the lowest seen with the other,")
+    add("  -- or without %s: a person decides.", r.key)
+  else
+    local answers = r.kind == "key" and r.answer or r.except
+    local vs = {}
+    for v in pairs(answers) do vs[#vs + 1] = v end
+    table.sort(vs, function(a, b) return tostring(a) < tostring(b) end)
+    local names = r.kind == "key" and "by_" or "except_"
+    add("  local %s%s = {", names, identifier(r.key))
+    for _, v in ipairs(vs) do
+      local key = type(v) == "string" and v:match("^[%a_][%w_]*$") and not keywords[v] and v or "[" .. literal(v) .. "]"
+      add("    %s = %s,", key, literal(decode(answers[v]), "    "))
+    end
+    add("  }")
+    add("  if v ~= nil then")
+    add("    local known = %s%s[v]", names, identifier(r.key))
+    if r.kind == "exceptions" then
+      add("    if known == nil then")
+      add("      known = %s", literal(decode(r.usual), "      "))
+      add("    end")
+    end
+    add("    if known ~= nil then")
+    add("      return auto(name, function() return known end, { inputs = inputs })")
+    add("    end")
+    add("  end")
+    add(r.kind == "key" and "  -- A value of %s not seen yet, or none: a person decides." or "  -- Without %s: a person decides.", r.key)
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
 -- Print the auto() code for a ready step; returns nil, why (with evidence) otherwise.
-function M.suggest(data, answers, pipeline, step, min_runs)
+function M.suggest(data, pipeline, step, min_runs)
   local s
   for _, row in ipairs(analyse(data, min_runs)) do
     if row.step == step then s = row end
@@ -348,20 +477,25 @@ function M.suggest(data, answers, pipeline, step, min_runs)
   if not s then return nil, string.format("no step \"%s\" recorded in pipeline %s", step, pipeline), 2 end
   local head = string.format("-- Suggested by understudy for step %s of pipeline %s:\n-- %s: %s.\n",
     quoted(step), quoted(pipeline), s.verdict, (s.reason:gsub("\n", " ")))
+  local id = identifier(step)
+  local function wrapper(suffix, what)
+    return string.format("-- %s\n", what),
+      string.format("-- Put this before the step, then write %s_%s in place of manual\n", id, suffix),
+      string.format("-- in the step's call; the call's arguments stay as they are:\n--   %s_%s(%s, ...)\n", id, suffix, quoted(step))
+  end
   if s.verdict == "ready: constant" then
     local value = literal(decode(s.last_answer))
     io.write(head, string.format("-- Put this in place of the manual(%s, ...) call:\n", quoted(step)),
       string.format("auto(%s, function() return %s end)\n", quoted(step), value))
     return true
   elseif s.verdict == "ready: lookup" then
-    local id = identifier(step)
-    local lines = { head,
-      "-- Known inputs are answered from the table; new ones still go to a person.\n",
-      string.format("-- Put this before the step, then write %s_lookup in place of manual\n", id),
-      string.format("-- in the step's call; the call's arguments stay as they are:\n--   %s_lookup(%s, ...)\n", id, quoted(step)),
-      string.format("local %s_answers = {\n", id) }
-    for _, a in ipairs(answers) do
-      lines[#lines + 1] = string.format("  [%s] = %s,\n", literal(a.inputs or "null"), literal(decode(a.output), "  "))
+    local lines = { head, wrapper("lookup", "Known inputs are answered from the table; new ones still go to a person.") }
+    lines[#lines + 1] = string.format("local %s_answers = {\n", id)
+    local groups = {}
+    for _, g in ipairs(s.groups) do groups[#groups + 1] = g end
+    table.sort(groups, function(a, b) return (a.inputs or "") < (b.inputs or "") end)
+    for _, g in ipairs(groups) do
+      lines[#lines + 1] = string.format("  [%s] = %s,\n", literal(g.inputs or "null"), literal(decode(g.output), "  "))
     end
     lines[#lines + 1] = "}\n"
     lines[#lines + 1] = string.format([[
@@ -376,9 +510,17 @@ end
 ]], id, id)
     io.write(table.concat(lines))
     return true
+  elseif s.verdict == "ready: rule" then
+    local a, b, c = wrapper("rule", "The rule answers where the record shows it; elsewhere a person still does.")
+    io.write(head, a, b, c,
+      string.format("local function %s_rule(name, instructions, opts)\n", id),
+      "  local inputs = opts and opts.inputs\n",
+      rule_code(s.rule),
+      "  return manual(name, instructions, opts)\nend\n")
+    return true
   end
   if s.verdict == "ready: candidate" then
-    local id, code, from = identifier(step), nil, nil
+    local code, from
     if s.candidate_source then
       code, from = candidate_code(s.candidate_source)
     end
@@ -389,8 +531,9 @@ end
       lines[#lines + 1] = "-- The candidate's source was not found: the step's own candidate becomes its automation.\n"
       code = "opts.candidate"
     end
-    lines[#lines + 1] = string.format("-- Put this before the step, then write %s_auto in place of manual\n", id)
-    lines[#lines + 1] = string.format("-- in the step's call; the call's arguments stay as they are:\n--   %s_auto(%s, ...)\n", id, quoted(step))
+    local _, b, c = wrapper("auto", "")
+    lines[#lines + 1] = b
+    lines[#lines + 1] = c
     lines[#lines + 1] = string.format("local function %s_auto(name, instructions, opts)\n", id)
     lines[#lines + 1] = string.format("  return auto(name, %s, { inputs = opts and opts.inputs })\nend\n", code)
     io.write(table.concat(lines))

@@ -13,7 +13,7 @@ test_example_release() {
 	has "$ERR" "target answered by the candidate, trusted: the last 3 answers by a person agreed with it"
 }
 
-test_example_labelling_becomes_a_lookup() {
+test_example_labelling_becomes_a_rule() {
 	local i
 	for i in 1 2; do
 		"$UNDERSTUDY" run "$EX/labelling.lua" "$EX/data/samples.csv" <"$EX/labelling.answers" >out.txt 2>err.txt ||
@@ -22,14 +22,18 @@ test_example_labelling_becomes_a_lookup() {
 	same "$(cat out.txt)" '{"discard":1,"keep":3,"relabel":2}'
 	same "$(sql "SELECT count(*) FROM steps WHERE name = 'label' AND how = 'stdin'")" "12"
 	run_us 0 report labelling --min-runs 6 --json
-	same "$(jq -r '.[] | select(.step == "label") | .verdict' <<<"$OUT")" "ready: lookup"
+	# The kind decides alone, whatever the size: a rule, not a table of every inputs.
+	same "$(jq -r '.[] | select(.step == "label") | [.verdict, .rule.kind, .rule.key] | join(" ")' <<<"$OUT")" \
+		"ready: rule key kind"
 	run_us 0 suggest labelling label --min-runs 6
-	cp out.txt lookup.lua
-	run_us 0 check lookup.lua
-	{ cat lookup.lua; sed 's/manual("label"/label_lookup("label"/' "$EX/labelling.lua"; } >auto.lua
+	cp out.txt rule.lua
+	run_us 0 check rule.lua
+	{ cat rule.lua; sed 's/manual("label"/label_rule("label"/' "$EX/labelling.lua"; } >auto.lua
 	run_us 0 run auto.lua "$EX/data/samples.csv" --name labelling
 	same "$OUT" '{"discard":1,"keep":3,"relabel":2}'
 	same "$(sql "SELECT group_concat(DISTINCT how) FROM steps WHERE name = 'label' AND run = 3")" "run"
+	run_us 0 report labelling --json
+	same "$(jq -r '.[] | select(.step == "label") | .verdict' <<<"$OUT")" "automated"
 }
 
 test_example_runbook() {
