@@ -23,7 +23,7 @@ SRC = host/main.c host/host.c host/run.c host/step.c host/answer.c host/prompt.c
       host/codec.c host/secret.c host/buf.c host/sha256.c host/path.c host/repl.c \
       host/clock.c host/child.c host/interrupt.c host/outside.c stdlib/stdlib.c stdlib/json.c stdlib/sh.c stdlib/fs.c stdlib/time.c \
       host/copy.c host/remote.c host/serve.c host/near.c host/progress.c stdlib/log.c stdlib/http.c
-LUA = lua/prelude.lua lua/format.lua lua/views.lua lua/report.lua lua/rules.lua lua/pretty.lua lua/charts.lua lua/serve.lua lua/check.lua
+LUA = lua/prelude.lua lua/format.lua lua/views.lua lua/report.lua lua/rules.lua lua/doc.lua lua/pretty.lua lua/charts.lua lua/serve.lua lua/check.lua
 OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
 HDR = $(wildcard host/*.h stdlib/*.h)
 
@@ -87,7 +87,7 @@ uninstall:
 clean:
 	rm -rf build understudy
 
-.PHONY: all test asan install uninstall clean
+.PHONY: all test asan install uninstall clean examples-doc
 
 # Benchmarks: ratios against floors measured in the same run (never a pass/fail test).
 $(BUILD)/benchrun: tests/benchrun.c
@@ -103,3 +103,7 @@ bench: understudy $(BUILD)/benchrun $(BUILD)/bench_floor $(BUILD)/bench_floor_pg
 	@UNDERSTUDY=$(CURDIR)/understudy TEST_BIN=$(CURDIR)/$(BUILD) bash tests/bench
 
 .PHONY: bench
+
+# The examples' runbooks (examples/*.md), from their source alone: make test checks they are current.
+examples-doc: understudy
+	for f in examples/*.lua; do UNDERSTUDY_DB=/nonexistent/history.db ./understudy doc $$f --out $${f%.lua}.md || exit 1; done

@@ -4,12 +4,12 @@
 
 _understudy() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="run resume repl check runs show history report suggest export backup copy waiting answer serve names help"
-	local options="--db --answer --answers --operator --name --no-trust --force --json --min-runs --since --seed --csv --from --to --append --wait --note --listen --tokens --url --limit --all --quiet --verbose --help --version"
+	local commands="run resume repl check runs show history report suggest export backup copy waiting answer serve names doc help"
+	local options="--db --answer --answers --operator --name --no-trust --force --json --min-runs --since --seed --csv --from --to --append --wait --note --listen --tokens --url --limit --all --quiet --verbose --dry-run --out --html --dates --help --version"
 	local cmd="" db=() args=() i w
 	COMPREPLY=()
 	case $prev in
-	--db | --answers | --from | --to | --tokens) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--db | --answers | --from | --to | --tokens | --out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--answer | --operator | --name | --min-runs | --since | --seed | --note | --listen | --url | --limit) return ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -20,7 +20,7 @@ _understudy() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		--db) db=(--db "${COMP_WORDS[i + 1]}"); ((i++)); continue ;;
-		--answer | --answers | --operator | --name | --min-runs | --since | --seed | --from | --to | --note | --listen | --tokens | --url | --limit) ((i++)); continue ;;
+		--answer | --answers | --operator | --name | --min-runs | --since | --seed | --from | --to | --note | --listen | --tokens | --url | --limit | --out) ((i++)); continue ;;
 		--) break ;;
 		-*) continue ;;
 		esac
@@ -29,6 +29,7 @@ _understudy() {
 	case $cmd in
 	"") COMPREPLY=($(compgen -W "$commands" -- "$cur") $(compgen -f -X '!*.lua' -- "$cur")) ;;
 	run | check | repl) COMPREPLY=($(compgen -f -X '!*.lua' -- "$cur") $(compgen -d -- "$cur")) ;;
+	doc) [[ ${#args[@]} -eq 0 ]] && COMPREPLY=($(compgen -W "$(understudy names "${db[@]}" 2>/dev/null)" -- "$cur") $(compgen -f -X '!*.lua' -- "$cur") $(compgen -d -- "$cur")) ;;
 	backup) [[ ${#args[@]} -eq 0 ]] && COMPREPLY=($(compgen -f -- "$cur")) ;;
 	runs | report | export | names | waiting)
 		[[ ${#args[@]} -eq 0 ]] && COMPREPLY=($(compgen -W "$(understudy names "${db[@]}" 2>/dev/null)" -- "$cur")) ;;

@@ -257,11 +257,22 @@ const char *host_error_trace(lua_State *L, int idx)
 	return failure_field(L, lua_absindex(L, idx), "traceback");
 }
 
-void host_outside(lua_State *L)
+void host_outside(lua_State *L, const char *what)
 {
 	Host *h = host_get(L);
 	if (!h)
 		return;
+	if (h->opt && h->opt->dry_run) {
+		/* Where the script asked for it: the first frame with a line. */
+		lua_Debug ar;
+		int level = 1;
+		while (lua_getstack(L, level, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline <= 0)
+			level++;
+		luaL_where(L, level);
+		lua_pushfstring(L, "%s: not in a dry run (it would reach the outside world)", what);
+		lua_concat(L, 2);
+		lua_error(L);
+	}
 	h->outside++;
 	if (h->store && store_flush(h->store))
 		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));

@@ -52,6 +52,9 @@ typedef struct Options {
 	int nnotes;
 	const char *listen, *tokens, *url;   /* serve --listen --tokens --url */
 	char since[32];            /* report, suggest --since: the window's start (clock_iso); "": all */
+	int dry_run;               /* run --dry-run: nothing done, nobody asked; steps answer from the record */
+	const char *out;           /* doc --out FILE */
+	int html, dates;           /* doc --html, --dates */
 	int seeded;                /* run, resume --seed N given: audits are drawn the same every time */
 	uint64_t seed;
 	const char *progname;
@@ -169,7 +172,7 @@ const char *host_error_trace(lua_State *L, int idx);
  * the step running now is committed as soon as it ends, so that no side
  * effect is ever redone by a resume.
  */
-void host_outside(lua_State *L);
+void host_outside(lua_State *L, const char *what);
 
 /* Keep a log line with the run, after its latest step (when there is a run). */
 void host_log(lua_State *L, const char *level, const char *message);

@@ -25,7 +25,7 @@
 enum {
 	C_RUN = 1, C_CHECK = 2, C_RUNS = 4, C_SHOW = 8, C_HISTORY = 16, C_REPORT = 32,
 	C_SUGGEST = 64, C_EXPORT = 128, C_HELP = 256, C_RESUME = 512, C_REPL = 1024, C_NAMES = 2048,
-	C_BACKUP = 4096, C_COPY = 8192, C_WAITING = 16384, C_ANSWER = 32768, C_SERVE = 65536,
+	C_BACKUP = 4096, C_COPY = 8192, C_WAITING = 16384, C_ANSWER = 32768, C_SERVE = 65536, C_DOC = 131072,
 	C_LIVE = C_RUN | C_RESUME | C_REPL,
 	C_VIEWS = C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_SUGGEST | C_EXPORT | C_NAMES | C_BACKUP | C_WAITING,
 };
@@ -105,6 +105,18 @@ static const Command commands[] = {
 	  "constant, a rule (an if on one input, or a table on one key), or a table\n"
 	  "of known inputs and answers; outside what was seen it still asks a person.\n"
 	  "A step that is not ready exits 1 saying why, with the evidence.\n" },
+	{ "doc", C_DOC, 1, 1, "doc SCRIPT|PIPELINE",
+	  "the pipeline as a runbook (Markdown; --html)",
+	  "Write the pipeline as a document a person could follow without\n"
+	  "understudy: the title and words of the script's leading comment; each\n"
+	  "step in the order it runs (from the source for steps whose name is\n"
+	  "written in it, and as the latest complete run ran them, loops once with\n"
+	  "how many times), with its instructions, kind (manual, auto, shadowed by\n"
+	  "a candidate, trusted), answer, default, timeout; and from the history:\n"
+	  "how often it ran, who answered, a person's median and 90th percentile\n"
+	  "time, its verdict. A pipeline never run is documented from its source\n"
+	  "alone, and says so. The text is the same every time for the same record\n"
+	  "(no dates unless --dates), so it can be kept in a repository.\n" },
 	{ "export", C_EXPORT, 0, 1, "export [PIPELINE]",
 	  "the record as JSON lines (--csv for CSV)",
 	  "Every recorded step execution, oldest first, as JSON lines (or CSV with\n"
@@ -174,7 +186,7 @@ typedef struct OptDef {
 } OptDef;
 
 static const OptDef optdefs[] = {
-	{ "db", 1, C_LIVE | C_VIEWS | C_ANSWER | C_SERVE,
+	{ "db", 1, C_LIVE | C_VIEWS | C_ANSWER | C_SERVE | C_DOC,
 	  "--db PATH|URI          the history: an SQLite file, or a PostgreSQL URI\n"
 	  "                         (postgresql://USER@HOST/DB; postgresql: alone takes\n"
 	  "                         libpq's PG* variables); else $UNDERSTUDY_DB, else\n"
@@ -195,9 +207,12 @@ static const OptDef optdefs[] = {
 	{ "tokens", 1, C_SERVE, "--tokens FILE          serve: NAME TOKEN lines, one per person" },
 	{ "url", 1, C_SERVE, "--url BASE             serve: where people reach the page (behind a proxy);\n"
 	  "                         its host is accepted, and notify messages link to it" },
+	{ "dry-run", 0, C_RUN, "--dry-run              run: no auto code runs, nobody is asked, nothing\n"
+	  "                         outside is touched; each step returns what the record\n"
+	  "                         holds for the same inputs, else its default" },
 	{ "quiet", 0, C_RUN | C_RESUME, "--quiet                no status lines for auto steps that went well" },
 	{ "verbose", 0, C_RUN | C_RESUME, "--verbose              a status line for every step, even on a terminal" },
-	{ "name", 1, C_RUN | C_REPL, "--name NAME            the pipeline's name (default: script name without .lua)" },
+	{ "name", 1, C_RUN | C_REPL | C_DOC, "--name NAME            the pipeline's name (default: script name without .lua)" },
 	{ "no-trust", 0, C_LIVE, "--no-trust             ask a person even where a candidate is trusted" },
 	{ "force", 0, C_RESUME, "--force                resume a run that was resumed already (its remaining\n"
 	  "                         steps run again)" },
@@ -206,7 +221,11 @@ static const OptDef optdefs[] = {
 	{ "json", 0, C_RUNS | C_SHOW | C_HISTORY | C_REPORT | C_WAITING, "--json                 JSON output" },
 	{ "seed", 1, C_LIVE, "--seed N               which auto steps are audited is drawn from N: the same\n"
 	  "                         every time (default: different each run)" },
-	{ "min-runs", 1, C_REPORT | C_SUGGEST, "--min-runs N           manual answers a verdict needs (default 5)" },
+	{ "out", 1, C_DOC, "--out FILE             doc: write to FILE" },
+	{ "html", 0, C_DOC, "--html                 doc: a standalone HTML page (inline style, nothing\n"
+	  "                         fetched) in place of Markdown" },
+	{ "dates", 0, C_DOC, "--dates                doc: when each step was last answered" },
+	{ "min-runs", 1, C_REPORT | C_SUGGEST | C_DOC, "--min-runs N           manual answers a verdict needs (default 5)" },
 	{ "since", 1, C_REPORT | C_SUGGEST, "--since WHEN           only what was recorded since WHEN: a duration back\n"
 	  "                         from now (90m, 12h, 30d, 8w) or a local date or time\n"
 	  "                         (2026-11-01, 2026-11-01T09:30)" },
@@ -400,6 +419,10 @@ static int options_parse(int argc, char **argv, Options *o, const Command **cmd,
 		else if (strcmp(d->name, "url") == 0) o->url = value;
 		else if (strcmp(d->name, "all") == 0) o->all = 1;
 		else if (strcmp(d->name, "quiet") == 0) o->quiet = 1;
+		else if (strcmp(d->name, "dry-run") == 0) o->dry_run = 1;
+		else if (strcmp(d->name, "out") == 0) o->out = value;
+		else if (strcmp(d->name, "html") == 0) o->html = 1;
+		else if (strcmp(d->name, "dates") == 0) o->dates = 1;
 		else if (strcmp(d->name, "verbose") == 0) o->verbose = 1;
 		else if (strcmp(d->name, "limit") == 0) {
 			char *end;
@@ -512,6 +535,8 @@ static int pmain(lua_State *L)
 		code = remote_answer_command(L, o);
 	else if (strcmp(o->command, "serve") == 0)
 		code = serve_command(L, o);
+	else if (strcmp(o->command, "doc") == 0)
+		code = doc_command(L, o);
 	else
 		code = view_command(L, o);
 	lua_pushinteger(L, code);

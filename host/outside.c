@@ -50,7 +50,7 @@ static int l_open(lua_State *L)
 	luaL_checkstring(L, 1);
 	luaL_argcheck(L, mode_valid(mode), 2, "invalid mode");
 	if (strpbrk(mode, "wa+"))
-		host_outside(L);
+		host_outside(L, "io.open for writing");
 	return call_original(L);
 }
 
@@ -58,7 +58,7 @@ static int l_open(lua_State *L)
 static int l_output(lua_State *L)
 {
 	if (lua_type(L, 1) == LUA_TSTRING)
-		host_outside(L);
+		host_outside(L, "io.output");
 	return call_original(L);
 }
 
@@ -66,7 +66,7 @@ static int l_output(lua_State *L)
 static int l_remove(lua_State *L)
 {
 	luaL_checkstring(L, 1);
-	host_outside(L);
+	host_outside(L, "os.remove");
 	return call_original(L);
 }
 
@@ -75,7 +75,7 @@ static int l_rename(lua_State *L)
 {
 	luaL_checkstring(L, 1);
 	luaL_checkstring(L, 2);
-	host_outside(L);
+	host_outside(L, "os.rename");
 	return call_original(L);
 }
 
@@ -98,7 +98,7 @@ static int l_execute(lua_State *L)
 		lua_pushboolean(L, access("/bin/sh", X_OK) == 0);
 		return 1;
 	}
-	host_outside(L);
+	host_outside(L, "os.execute");
 	if ((pid = child_start(&c)) < 0)
 		return luaL_fileresult(L, 0, NULL);
 	status = child_wait(pid);
@@ -131,7 +131,7 @@ static int l_popen(lua_State *L)
 	p->stream.f = NULL;
 	p->stream.closef = NULL;   /* closed until it is open */
 	luaL_setmetatable(L, LUA_FILEHANDLE);
-	host_outside(L);
+	host_outside(L, "io.popen");
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return luaL_fileresult(L, 0, cmd);
 	ours = reading ? fds[0] : fds[1];

@@ -1,10 +1,12 @@
-/* replay.c: a resume replays the steps its run finished: their recorded values, nothing redone. */
+/* replay.c: a resume replays the steps its run finished, and a dry run every step: values from the record. */
 #include "replay.h"
 #include "answer.h"
+#include "codec.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* The string field k of the table on top, or NULL. */
 static const char *field_string(lua_State *L, const char *k)
@@ -180,6 +182,87 @@ int replay_step(lua_State *L, Host *h, const Step *s, const Spec *sp)
 	if ((n = replay_values(L, h, output, results)) < 0)
 		host_fail(L, EXIT_HISTORY, "step \"%s\": the recorded value cannot be read: %s", s->name, buf_str(&h->step.why));
 	lua_rotate(L, top + 1, n);   /* the values above the arguments, the record's tables after them */
+	lua_settop(L, top + n);
+	return n;
+}
+
+/* The latest value for the inputs, copied out of the store's row. */
+typedef struct Latest {
+	int found;
+	Buf output, results, operator;
+	char kind[8];
+	int64_t started_ms;
+} Latest;
+
+static int latest_copy(void *ud, const StoreStep *r)
+{
+	Latest *l = ud;
+	l->found = 1;
+	buf_adds(&l->output, r->output);
+	if (r->results)
+		buf_adds(&l->results, r->results);
+	if (r->operator && r->kind[0] == 'm')
+		buf_adds(&l->operator, r->operator);
+	snprintf(l->kind, sizeof l->kind, "%s", r->kind);
+	l->started_ms = r->started_ms;
+	return 1;
+}
+
+int replay_dry(lua_State *L, Host *h, const Step *s, const Spec *sp)
+{
+	Latest l = { 0 };
+	StoreStep row;
+	int top = lua_gettop(L), n = 1, manual = s->kind[0] == 'm';
+	const char *inputs = h->step.inputs.len ? buf_str(&h->step.inputs) : NULL;
+	const char *would = manual ? "would ask a person" : "would run its code";
+	if (!h->opt->dry_run)
+		return -1;
+	if (h->store->m->latest(h->store, h->pipeline, s->name, inputs, latest_copy, &l) < 0)
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
+	step_row(h, s, &row);
+	row.how = "dry";
+	row.duration_ms = 0;
+	row.instructions = manual ? host_hide_secrets(L, sp->instructions) : NULL;
+	if (l.found) {
+		char day[16] = "";
+		time_t t = (time_t)(l.started_ms / 1000);
+		struct tm tm;
+		const char *whose = l.operator.len ? lua_pushfstring(L, "%s's last answer", buf_str(&l.operator))
+		                    : manual ? "the last answer" : "the last value";
+		if (localtime_r(&t, &tm))
+			strftime(day, sizeof day, "%Y-%m-%d", &tm);
+		if ((n = replay_values(L, h, buf_str(&l.output), l.results.len ? buf_str(&l.results) : NULL)) < 0)
+			host_fail(L, EXIT_HISTORY, "step \"%s\": the recorded value cannot be read: %s", s->name,
+			          buf_str(&h->step.why));
+		row.output = buf_str(&l.output);
+		row.results = l.results.len ? buf_str(&l.results) : NULL;
+		fprintf(stderr, "[dry] %s %s: %s; %s for these inputs: %.200s (%s)\n", s->kind, s->name, would, whose,
+		        row.output, day);
+	} else if (sp && sp->def && !sp->secret) {
+		lua_pushvalue(L, sp->def);
+		buf_reset(&h->step.output);
+		if (codec_encode(L, sp->def, &h->step.output, &h->step.why))
+			host_fail(L, EXIT_USAGE, "step \"%s\": the default cannot be recorded: %s", s->name, buf_str(&h->step.why));
+		row.output = buf_str(&h->step.output);
+		fprintf(stderr, "[dry] %s %s: %s; nothing recorded for these inputs, so its default: %.200s\n", s->kind,
+		        s->name, would, row.output);
+	} else {
+		const char *why = sp && sp->secret ? "a secret's answer is never recorded, and it has no default"
+		                  : sp ? "nothing recorded for these inputs, and no default"
+		                       : "nothing recorded for these inputs";
+		buf_free(&l.output), buf_free(&l.results), buf_free(&l.operator);
+		row.status = "failed";
+		row.error = lua_pushfstring(L, "a dry run cannot go on: %s", why);
+		if (store_step_add(h->store, &row))
+			host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
+		fprintf(stderr, "[dry] %s %s: %s; %s\n", s->kind, s->name, would, why);
+		lua_pushfstring(L, "step \"%s\": a dry run cannot go on: %s", s->name, why);
+		return host_raise(L, EXIT_FAILED, lua_tostring(L, -1), "");
+	}
+	if (store_step_add(h->store, &row))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
+	buf_free(&l.output), buf_free(&l.results), buf_free(&l.operator);
+	lua_rotate(L, top + 1, n);   /* the values above what the call pushed */
 	lua_settop(L, top + n);
 	return n;
 }

@@ -63,6 +63,7 @@ static void push_run(lua_State *L, const StoreRun *r)
 	set_time(L, "started_at", r->started_ms);
 	set_time(L, "finished_at", r->finished_ms);
 	set_integer(L, "steps", r->steps);
+	set_boolean(L, "dry", r->dry);
 }
 
 /* Push a step as a table ([-0, +1]). */

@@ -315,12 +315,14 @@ static const char *args_json(lua_State *L, int words)
 	return lua_tostring(L, -1);
 }
 
-/* Open the record, or fail with code 3 ([-0, +1]: the path). */
+/* Open the record, or fail with code 3 ([-0, +1]: the path); STORE_IF_THERE: NULL when there is none yet. */
 Store *history_open(lua_State *L, Host *h, int create)
 {
 	Buf err = { 0 };
 	const char *path = host_db_path(L, h->opt);
 	h->store = store_open(path, create, &host_interrupted, &err);
+	if (!h->store && create == STORE_IF_THERE && err.len == 0 && !host_interrupted)
+		return NULL;
 	if (!h->store) {
 		lua_pushfstring(L, "history unusable: %s", buf_str(&err));
 		buf_free(&err);
@@ -371,6 +373,7 @@ void run_begin(lua_State *L, Host *h, int words, const char *hash)
 	info.cwd = getcwd(cwd, sizeof cwd);
 	info.resumed_from = h->resumed_from;
 	info.started_ms = clock_wall_ms();
+	info.dry = h->opt->dry_run;
 	h->run = store_run_begin(h->store, &info);
 	if (!h->run && host_interrupted)
 		host_fail(L, host_interrupt_code(), "interrupted while waiting for the history %s", store_where(h->store));
@@ -390,6 +393,13 @@ static void run_summary(Host *h, const char *status, int code)
 	char candidate[48] = "";
 	if (h->candidate_steps)
 		snprintf(candidate, sizeof candidate, ", %d by the candidate", h->candidate_steps);
+	if (h->opt->dry_run) {
+		/* Nothing was done: nothing to resume either. */
+		fprintf(stderr, "understudy: dry run %lld of %s %s%s%s: %d step%s recorded; nothing done,"
+		        " nobody asked\n", (long long)h->run, h->pipeline, host_colour(h, status), status, host_colour(h, NULL),
+		        h->seq, h->seq == 1 ? "" : "s");
+		return;
+	}
 	fprintf(stderr, "understudy: run %lld of %s %s%s%s: %d step%s, %d by a person%s, %s of human time\n",
 	        (long long)h->run, h->pipeline, host_colour(h, status), status, host_colour(h, NULL),
 	        h->seq, h->seq == 1 ? "" : "s", h->manual_steps, candidate, human);
@@ -608,6 +618,11 @@ int resume_command(lua_State *L, const Options *opt)
 	if (lua_isnil(L, -1))
 		return host_fail(L, EXIT_USAGE, "resume: no run %s in %s", opt->words[0], store_where(h->store));
 	run = lua_gettop(L);
+	lua_getfield(L, run, "dry");
+	if (lua_toboolean(L, -1))
+		return host_fail(L, EXIT_USAGE, "resume: run %I was a dry run: nothing was done, so there is nothing to resume;"
+		                 " run the script", (lua_Integer)id);
+	lua_pop(L, 1);
 	lua_getfield(L, run, "status");
 	if (strcmp(lua_tostring(L, -1), "ok") == 0)
 		return host_fail(L, EXIT_USAGE, "resume: run %I finished ok; there is nothing to resume", (lua_Integer)id);

@@ -277,9 +277,9 @@ static int l_manual(lua_State *L)
 	s.name = sp.name;
 	s.kind = "manual";
 	step_begin(L, h, &s, sp.inputs);
-	if ((n = replay_step(L, h, &s, &sp)) >= 0)
+	if ((n = replay_step(L, h, &s, &sp)) >= 0 || (n = replay_dry(L, h, &s, &sp)) >= 0)
 		return n;
-	host_outside(L);
+	host_outside(L, "a prompt");
 	if (sp.candidate)
 		ladder_candidate_run(L, h, &sp, &cand);
 	else
@@ -514,7 +514,7 @@ static int l_auto(lua_State *L)
 	}
 	/* 4: inputs, 5: retries, 6: audit */
 	step_begin(L, h, &s, 4);
-	if ((n = replay_step(L, h, &s, NULL)) >= 0)
+	if ((n = replay_step(L, h, &s, NULL)) >= 0 || (n = replay_dry(L, h, &s, NULL)) >= 0)
 		return n;
 	buf_reset(errors);
 	base = lua_gettop(L);
@@ -553,7 +553,7 @@ static int l_auto(lua_State *L)
 	/* An audit: one plain value the record holds, a person who can be asked, and the draw says so. */
 	if (ok && audit > 0 && n == 1 && !lua_isnil(L, base + 1) && row.replayable && !row.results &&
 	    prompt_person_reachable(h) && audit_drawn(h, audit)) {
-		host_outside(L);
+		host_outside(L, "an audit");
 		audit_step(L, h, &s, 4, base, &row);
 		audited = 1;
 	}

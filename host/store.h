@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include "buf.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* A run. On the way in, id is 0 (the store gives one) or kept (copy). */
 typedef struct StoreRun {
@@ -36,6 +36,7 @@ typedef struct StoreRun {
 	int64_t started_ms;        /* Unix epoch, milliseconds */
 	int64_t finished_ms;       /* 0: not finished */
 	int64_t steps;             /* out: how many steps it recorded */
+	int dry;                   /* a dry run: nothing done, nobody asked; left out of report, resume, doc */
 } StoreRun;
 
 /* One execution of a step. */
@@ -256,6 +257,12 @@ typedef struct StoreMethods {
 	int (*recent)(Store *s, const char *pipeline, const char *step, const char *kind, const char *how,
 	              const char *since, int n, StoreStepFn fn, void *ud);
 	int (*answers)(Store *s, const char *pipeline, const char *step, StoreAnswerFn fn, void *ud);
+	/*
+	 * The latest execution of a step for these inputs (canonical JSON;
+	 * NULL: none) that ended ok with a value: not a replay, not a dry
+	 * run's, not secret. fn is called once, or not at all.
+	 */
+	int (*latest)(Store *s, const char *pipeline, const char *step, const char *inputs, StoreStepFn fn, void *ud);
 	/* The history's key for hashing secret answers: 1 with it in key, 0 when there is none yet. */
 	int (*key_get)(Store *s, unsigned char key[32]);
 	/* Offer key as the history's when it has none: the first offer wins, maybe another runner's. */
@@ -332,10 +339,13 @@ void store_name(const char *target, Buf *out);
 
 /*
  * Open the history at target (a path or a PostgreSQL URI) and check that
- * it is usable. With create, a missing SQLite file is made (0600, its
- * folder 0700). While another process holds the history, the wait says so
- * after a second and ends when *stop turns non-zero. NULL with why in err.
+ * it is usable. With create (STORE_CREATE), a missing SQLite file is made
+ * (0600, its folder 0700); with STORE_IF_THERE, a history that is not
+ * there yet gives NULL with err left empty. While another process holds
+ * the history, the wait says so after a second and ends when *stop turns
+ * non-zero. NULL with why in err.
  */
+enum { STORE_MUST_EXIST = 0, STORE_CREATE = 1, STORE_IF_THERE = -1 };
 Store *store_open(const char *target, int create, const volatile sig_atomic_t *stop, Buf *err);
 void store_close(Store *s);
 const char *store_where(Store *s);

@@ -186,6 +186,8 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX offers_wait ON offers(wait, id);"
 	"ALTER TABLE steps ADD COLUMN note text;",
+	/* 4: dry runs, marked. */
+	"ALTER TABLE runs ADD COLUMN dry boolean NOT NULL DEFAULT false;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -201,8 +203,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 #define LOG_INSERT "INSERT INTO logs (run, seq, level, message, at"
 #define RUN_INSERT \
 	"INSERT INTO runs (pipeline, script, script_hash, args, operator, host, pid, cwd, status, error," \
-	" resumed_from, started_at, finished_at"
-#define RUN_VALUES "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13"
+	" resumed_from, started_at, finished_at, dry"
+#define RUN_VALUES "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14"
 
 /* Steps go in at most once: a batch sent again after a lost connection changes nothing. */
 static const char step_sql[] = STEP_INSERT ") VALUES (" STEP_VALUES ") ON CONFLICT (run, seq) DO NOTHING";
@@ -210,7 +212,7 @@ static const char step_id_sql[] = STEP_INSERT ", id) VALUES (" STEP_VALUES ", $2
 static const char log_sql[] = LOG_INSERT ") VALUES ($1, $2, $3, $4, $5)";
 static const char log_id_sql[] = LOG_INSERT ", id) VALUES ($1, $2, $3, $4, $5, $6)";
 static const char run_sql[] = RUN_INSERT ") VALUES (" RUN_VALUES ") RETURNING id";
-static const char run_id_sql[] = RUN_INSERT ", id) VALUES (" RUN_VALUES ", $14) RETURNING id";
+static const char run_id_sql[] = RUN_INSERT ", id) VALUES (" RUN_VALUES ", $15) RETURNING id";
 static const char finish_sql[] = "UPDATE runs SET status = $2, error = $3, finished_at = $4 WHERE id = $1";
 static const char interrupt_sql[] =
 	"UPDATE runs SET status = 'interrupted', error = $1, finished_at = $2 WHERE id = $3 AND status = 'running'";
@@ -397,6 +399,7 @@ static void params_run(Params *q, const StoreRun *r)
 	param_int(q, r->resumed_from, 1, 0);
 	param_time(q, r->started_ms);
 	param_time(q, r->finished_ms);
+	param_bool(q, r->dry);
 	if (r->id)
 		param_int(q, r->id, 0, 0);
 }
@@ -918,8 +921,9 @@ static Store *pg_open(const char *target, int create, const volatile sig_atomic_
 	}
 	if (pg_schema_read(p, &ours, &version))
 		goto fail;
-	if (!ours && !create) {
-		store_fail(&p->base, "%s: no history here yet", p->base.where);
+	if (!ours && create <= 0) {
+		if (create == STORE_MUST_EXIST)
+			store_fail(&p->base, "%s: no history here yet", p->base.where);
 		goto fail;
 	}
 	if ((!ours || version < STORE_SCHEMA_VERSION) && pg_migrate(p))
@@ -1268,7 +1272,7 @@ static int pg_run_finish(Store *s, int64_t run, const char *status, const char *
 #define RUN_COLUMNS \
 	"r.id, r.pipeline, r.script, r.script_hash, r.args, r.operator, r.host, r.pid, r.cwd," \
 	" r.status, r.error, r.resumed_from, " MS("r.started_at") ", " MS("r.finished_at") "," \
-	" (SELECT count(*) FROM steps s WHERE s.run = r.id)"
+	" (SELECT count(*) FROM steps s WHERE s.run = r.id), r.dry::int"
 
 /* A row of RUN_COLUMNS to the callback. */
 static int row_run(const RowCall *c, const PGresult *res, int i)
@@ -1279,6 +1283,7 @@ static int row_run(const RowCall *c, const PGresult *res, int i)
 		.host = col_text(res, i, 6), .pid = (long)col_int(res, i, 7), .cwd = col_text(res, i, 8),
 		.status = col_text(res, i, 9), .error = col_text(res, i, 10), .resumed_from = col_int(res, i, 11),
 		.started_ms = col_int(res, i, 12), .finished_ms = col_int(res, i, 13), .steps = col_int(res, i, 14),
+		.dry = (int)col_int(res, i, 15),
 	};
 	return c->fn.run(c->ud, &r);
 }
@@ -1430,7 +1435,7 @@ static int pg_candidate_recent(Store *s, const char *pipeline, const char *step,
 
 /* What report counts: original executions, not replays of them. */
 #define PERSON STORE_PERSON_SQL
-#define ORIGINAL "how <> 'replay' AND ($1::text IS NULL OR pipeline = $1) " STORE_WINDOW
+#define ORIGINAL "how NOT IN ('replay', 'dry') AND ($1::text IS NULL OR pipeline = $1) " STORE_WINDOW
 /* Report's window: $2 is its start (store_sql_window). */
 #define WINDOW " AND started_at >= $2::timestamptz"
 /* Answers people gave (not a trusted candidate, not a timeout's default). */
@@ -1482,7 +1487,7 @@ static const char report_conflicts_sql[] =
 	"   GROUP BY pipeline, name, inputs HAVING count(DISTINCT output) > 1) g"
 	" ON s.pipeline = g.pipeline AND s.name = g.name AND s.inputs IS NOT DISTINCT FROM g.inputs"
 	" WHERE s.kind = 'manual' AND s.status = 'ok' AND NOT s.secret"
-	" AND s.how NOT IN ('replay', 'candidate', 'default') " STORE_WINDOW
+	" AND s.how NOT IN ('replay', 'dry', 'candidate', 'default') " STORE_WINDOW
 	" GROUP BY s.pipeline, s.name, s.inputs, s.output"
 	" ORDER BY s.pipeline" BYTES ", s.name" BYTES ", s.inputs" BYTES_NULLS_FIRST ", n DESC,"
 	" s.output" BYTES_NULLS_FIRST;
@@ -1494,7 +1499,7 @@ static const char report_conflicts_sql[] =
 static const char report_checks_sql[] =
 	"WITH m AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps WHERE " ANSWERED "),"
 	" a AS (SELECT pipeline, name, inputs, output FROM steps WHERE id IN"
-	"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how <> 'replay' " STORE_WINDOW
+	"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how NOT IN ('replay', 'dry') " STORE_WINDOW
 	"    AND (pipeline, name) IN (SELECT pipeline, name FROM m) GROUP BY pipeline, name, inputs))"
 	" SELECT a.pipeline, a.name, a.inputs, a.output, m.output,"
 	" (a.output IS NOT DISTINCT FROM m.output)::int AS agrees"
@@ -1627,7 +1632,7 @@ static int pg_recent(Store *s, const char *pipeline, const char *step, const cha
 	param_int(&q, n, 0, 0);
 	buf_adds(&sql, "SELECT pipeline, name, kind, how, status, inputs, output, candidate_output,"
 	               " coalesce(candidate_agrees::int, -1), operator FROM steps"
-	               " WHERE pipeline = $1 AND name = $2 AND how <> 'replay'");
+	               " WHERE pipeline = $1 AND name = $2 AND how NOT IN ('replay', 'dry')");
 	if (kind && how) {   /* in the text, not "$4 IS NULL OR ...": the index on (pipeline, name, kind, how) serves it */
 		param_text(&q, kind);
 		param_text(&q, how);
@@ -1640,6 +1645,35 @@ static int pg_recent(Store *s, const char *pipeline, const char *step, const cha
 	buf_adds(&sql, " ORDER BY id DESC LIMIT $3");
 	rc = pg_each((PgStore *)s, buf_str(&sql), q.n, q.v, row_recent, &c, "cannot read the latest executions");
 	buf_free(&sql);
+	params_free(&q);
+	return rc;
+}
+
+/* A row of pg_latest to the callback. */
+static int row_latest(const RowCall *c, const PGresult *res, int i)
+{
+	StoreStep r = {
+		.pipeline = col_text(res, i, 0), .name = col_text(res, i, 1), .inputs = col_text(res, i, 2),
+		.kind = col_text(res, i, 3), .how = col_text(res, i, 4), .output = col_text(res, i, 5),
+		.results = col_text(res, i, 6), .operator = col_text(res, i, 7), .started_ms = col_int(res, i, 8),
+		.status = "ok", .duration_ms = -1,
+	};
+	return c->fn.step(c->ud, &r);
+}
+
+static int pg_latest(Store *s, const char *pipeline, const char *step, const char *inputs, StoreStepFn fn, void *ud)
+{
+	static const char sql[] =
+		"SELECT pipeline, name, inputs, kind, how, output, results, operator, " MS("started_at") " FROM steps"
+		" WHERE pipeline = $1 AND name = $2 AND inputs IS NOT DISTINCT FROM $3 AND status = 'ok' AND NOT secret"
+		" AND how NOT IN ('replay', 'dry') AND output IS NOT NULL AND replayable ORDER BY id DESC LIMIT 1";
+	RowCall c = { .fn.step = fn, .ud = ud };
+	Params q = { .n = 0 };
+	int rc;
+	param_text(&q, pipeline);
+	param_text(&q, step);
+	param_text(&q, inputs);
+	rc = pg_each((PgStore *)s, sql, q.n, q.v, row_latest, &c, "cannot read the latest value");
 	params_free(&q);
 	return rc;
 }
@@ -2039,6 +2073,7 @@ const StoreMethods store_pg_methods = {
 	.candidate_recent = pg_candidate_recent,
 	.report = pg_report,
 	.recent = pg_recent,
+	.latest = pg_latest,
 	.answers = pg_answers,
 	.key_get = pg_key_get,
 	.key_offer = pg_key_offer,

@@ -137,6 +137,8 @@ static const char *const migrations[] = {
 	"  value TEXT NOT NULL"
 	");"
 	"ALTER TABLE steps ADD COLUMN note TEXT;",
+	/* 4: dry runs, marked. */
+	"ALTER TABLE runs ADD COLUMN dry INTEGER NOT NULL DEFAULT 0;",
 };
 
 
@@ -335,8 +337,9 @@ static Store *sq_open(const char *path, int create, const volatile sig_atomic_t 
 	}
 	if (stat(path, &st) != 0) {
 		int fd;
-		if (!create) {
-			buf_addf(err, "%s: no history here yet", path);
+		if (create <= 0) {
+			if (create == STORE_MUST_EXIST)
+				buf_addf(err, "%s: no history here yet", path);
 			goto fail;
 		}
 		if (path_make_parent(path) != 0 ||
@@ -439,7 +442,7 @@ static int64_t sq_run_begin(Store *s, const StoreRun *run)
 {
 	static const char sql[] =
 		"INSERT INTO runs (id, pipeline, script, script_hash, args, operator, host, pid,"
-		" status, resumed_from, started_at, cwd, error, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+		" status, resumed_from, started_at, cwd, error, finished_at, dry) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	SqliteStore *q = (SqliteStore *)s;
 	sqlite3_stmt *st;
 	int64_t id = 0;
@@ -461,6 +464,7 @@ static int64_t sq_run_begin(Store *s, const StoreRun *run)
 	bind_text(st, 12, run->cwd);
 	bind_text(st, 13, run->error);
 	bind_time(st, 14, run->finished_ms);
+	sqlite3_bind_int(st, 15, run->dry != 0);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		id = sqlite3_last_insert_rowid(q->db);
 	else
@@ -665,7 +669,7 @@ static int finish(SqliteStore *q, sqlite3_stmt *st, int rc, int stopped, const c
 #define RUN_COLUMNS \
 	"r.id, r.pipeline, r.script, r.script_hash, r.args, r.operator, r.host, r.pid, r.cwd," \
 	" r.status, r.error, r.resumed_from, r.started_at, r.finished_at," \
-	" (SELECT count(*) FROM steps s WHERE s.run = r.id)"
+	" (SELECT count(*) FROM steps s WHERE s.run = r.id), r.dry"
 
 static int sq_runs(Store *s, const char *pipeline, int64_t id, StoreRunFn fn, void *ud)
 {
@@ -685,6 +689,7 @@ static int sq_runs(Store *s, const char *pipeline, int64_t id, StoreRunFn fn, vo
 			.pid = (long)integer(st, 7, 0), .cwd = text(st, 8), .status = text(st, 9), .error = text(st, 10),
 			.resumed_from = integer(st, 11, 0), .started_ms = clock_from_iso(text(st, 12)),
 			.finished_ms = clock_from_iso(text(st, 13)), .steps = sqlite3_column_int64(st, 14),
+			.dry = (int)integer(st, 15, 0),
 		};
 		stopped = fn(ud, &r);
 	}
@@ -850,7 +855,7 @@ static int sq_ids_sync(Store *s, const int64_t at_least[3])
 
 /* What report counts: original executions, not replays of them. */
 #define PERSON STORE_PERSON_SQL
-#define ORIGINAL "how <> 'replay' AND (?1 IS NULL OR pipeline = ?1) " STORE_WINDOW
+#define ORIGINAL "how NOT IN ('replay', 'dry') AND (?1 IS NULL OR pipeline = ?1) " STORE_WINDOW
 /* Report's window: ?2 is its start (store_sql_window). */
 #define WINDOW " AND started_at >= ?2"
 /* Answers people gave (not a trusted candidate, not a timeout's default). */
@@ -906,7 +911,7 @@ static int report_rows(Store *s, const char *pipeline, const StoreReport *fns, B
 		"   GROUP BY pipeline, name, inputs HAVING count(DISTINCT output) > 1) g"
 		" ON s.pipeline = g.pipeline AND s.name = g.name AND s.inputs IS g.inputs"
 		" WHERE s.kind = 'manual' AND s.status = 'ok' AND s.secret = 0"
-		" AND s.how NOT IN ('replay', 'candidate', 'default') " STORE_WINDOW
+		" AND s.how NOT IN ('replay', 'dry', 'candidate', 'default') " STORE_WINDOW
 		" GROUP BY s.pipeline, s.name, s.inputs, s.output"
 		" ORDER BY s.pipeline, s.name, s.inputs, n DESC, s.output";
 	/*
@@ -916,7 +921,7 @@ static int report_rows(Store *s, const char *pipeline, const StoreReport *fns, B
 	static const char checks_sql[] =
 		"WITH m AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps WHERE " ANSWERED "),"
 		" a AS (SELECT pipeline, name, inputs, output FROM steps WHERE id IN"
-		"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how <> 'replay' " STORE_WINDOW
+		"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how NOT IN ('replay', 'dry') " STORE_WINDOW
 		"    AND (pipeline, name) IN (SELECT pipeline, name FROM m) GROUP BY pipeline, name, inputs))"
 		" SELECT a.pipeline, a.name AS step, a.inputs, a.output AS auto_output,"
 		" m.output AS manual_output, a.output IS m.output AS agrees"
@@ -1021,7 +1026,7 @@ static int sq_recent(Store *s, const char *pipeline, const char *step, const cha
 	/* Two texts, not "?4 IS NULL OR ...": the index on (pipeline, name, kind, how) serves the second. */
 	static const char any_sql[] =
 		"SELECT kind, how, status, inputs, output, candidate_output, candidate_agrees, operator FROM steps"
-		" WHERE pipeline = ?1 AND name = ?3 AND how <> 'replay' " STORE_WINDOW " ORDER BY id DESC LIMIT ?5";
+		" WHERE pipeline = ?1 AND name = ?3 AND how NOT IN ('replay', 'dry') " STORE_WINDOW " ORDER BY id DESC LIMIT ?5";
 	static const char that_sql[] =
 		"SELECT kind, how, status, inputs, output, candidate_output, candidate_agrees, operator FROM steps"
 		" WHERE pipeline = ?1 AND name = ?3 AND kind = ?6 AND how = ?4 " STORE_WINDOW " ORDER BY id DESC LIMIT ?5";
@@ -1043,6 +1048,28 @@ static int sq_recent(Store *s, const char *pipeline, const char *step, const cha
 		stopped = fn(ud, &r);
 	}
 	return finish(q, st, rc, stopped, "cannot read the latest executions");
+}
+
+static int sq_latest(Store *s, const char *pipeline, const char *step, const char *inputs, StoreStepFn fn, void *ud)
+{
+	static const char sql[] =
+		"SELECT kind, how, output, results, operator, started_at FROM steps"
+		" WHERE pipeline = ?1 AND name = ?2 AND inputs IS ?3 AND status = 'ok' AND secret = 0"
+		" AND how NOT IN ('replay', 'dry') AND output IS NOT NULL AND replayable ORDER BY id DESC LIMIT 1";
+	SqliteStore *q = (SqliteStore *)s;
+	const char *params[3] = { pipeline, step, inputs };
+	sqlite3_stmt *st = prepare(q, sql, "cannot read the latest value", "ttt", params, NULL);
+	int rc, stopped = 0;
+	if (!st)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		StoreStep r = { .pipeline = pipeline, .name = step, .inputs = inputs, .kind = text(st, 0), .how = text(st, 1),
+		                .output = text(st, 2), .results = text(st, 3), .operator = text(st, 4),
+		                .started_ms = clock_from_iso(text(st, 5)), .status = "ok", .duration_ms = -1 };
+		stopped = fn(ud, &r);
+		rc = SQLITE_DONE;
+	}
+	return finish(q, st, rc, stopped, "cannot read the latest value");
 }
 
 static int sq_answers(Store *s, const char *pipeline, const char *step, StoreAnswerFn fn, void *ud)
@@ -1476,6 +1503,7 @@ const StoreMethods store_sqlite_methods = {
 	.report = sq_report,
 	.recent = sq_recent,
 	.answers = sq_answers,
+	.latest = sq_latest,
 	.key_get = sq_key_get,
 	.key_offer = sq_key_offer,
 	.backup = sq_backup,

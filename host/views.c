@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -272,5 +274,119 @@ int view_print(lua_State *L, Host *h, const Options *opt)
 	lua_call(L, 2, 0);
 	if (hidden > 0)
 		fprintf(stderr, "(%d older run%s not shown: --limit N shows N, --limit 0 all)\n", hidden, hidden == 1 ? "" : "s");
+	return EXIT_OK;
+}
+
+/*
+ * Push the history doc reads ([-0, +1]): { runs (newest first), latest
+ * (the latest complete run, with its steps), report, manual (every
+ * manual execution), script (the latest complete run's, from its folder) }.
+ */
+static void doc_history(lua_State *L, Host *h, const char *pipeline)
+{
+	int hist, runs;
+	lua_Integer latest = 0;
+	lua_newtable(L);
+	hist = lua_gettop(L);
+	if (rows_push_runs(L, h->store, pipeline))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
+	runs = lua_gettop(L);
+	for (lua_Integer i = 1; !latest && lua_rawgeti(L, runs, i) == LUA_TTABLE; i++) {
+		int run = lua_gettop(L);
+		lua_getfield(L, run, "status");
+		lua_getfield(L, run, "dry");
+		if (strcmp(lua_tostring(L, -2), "ok") == 0 && !lua_toboolean(L, -1)) {
+			lua_getfield(L, run, "id");
+			latest = lua_tointeger(L, -1);
+			lua_getfield(L, run, "script");
+			lua_getfield(L, run, "cwd");
+			if (lua_isstring(L, -2) && lua_tostring(L, -2)[0] != '/' && lua_isstring(L, -1))
+				lua_pushfstring(L, "%s/%s", lua_tostring(L, -1), lua_tostring(L, -2));
+			else
+				lua_pushvalue(L, -2);
+			lua_setfield(L, hist, "script");
+		}
+		lua_settop(L, run - 1);
+	}
+	lua_settop(L, runs);
+	lua_setfield(L, hist, "runs");
+	if (latest) {
+		if (rows_push_run(L, h->store, latest))
+			host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
+		lua_setfield(L, hist, "latest");
+	}
+	if (rows_push_report(L, h->store, pipeline, NULL) || rows_push_steps(L, h->store, pipeline, NULL, "manual"))
+		host_fail(L, EXIT_HISTORY, "history unusable: %s", store_error(h->store));
+	lua_setfield(L, hist, "manual");
+	lua_setfield(L, hist, "report");
+}
+
+int doc_command(lua_State *L, const Options *opt)
+{
+	Host *h = host_get(L);
+	const char *target = opt->words[0], *path, *text;
+	struct stat st;
+	int is_script = stat(target, &st) == 0 && S_ISREG(st.st_mode), args;
+	size_t n;
+
+	luaL_requiref(L, "understudy.json", luaopen_json, 0);
+	lua_pop(L, 1);
+	width_set(L);
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "understudy.doc");
+	lua_call(L, 1, 1);
+	lua_getfield(L, -1, "text");
+	lua_createtable(L, 0, 8);
+	args = lua_gettop(L);
+	if (is_script) {
+		const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+		size_t len = strlen(base);
+		if (opt->name)
+			lua_pushstring(L, opt->name);
+		else
+			lua_pushlstring(L, base, len > 4 && strcmp(base + len - 4, ".lua") == 0 ? len - 4 : len);
+		lua_setfield(L, args, "pipeline");
+		lua_pushstring(L, target);
+		lua_setfield(L, args, "script");
+	}
+	/* The history is read when there is one: a pipeline never run is documented from its source alone. */
+	path = host_db_path(L, opt);
+	if (history_open(L, h, STORE_IF_THERE)) {
+		lua_pop(L, 1);
+		if (!is_script)
+			pipeline_check(L, h, "doc", target);
+		lua_getfield(L, args, "pipeline");
+		doc_history(L, h, lua_isstring(L, -1) ? lua_tostring(L, -1) : target);
+		/* A pipeline's script: the one its latest complete run ran, when it is still there. */
+		if (!is_script && lua_getfield(L, -1, "script") == LUA_TSTRING && access(lua_tostring(L, -1), R_OK) == 0)
+			lua_setfield(L, args, "script");
+		lua_settop(L, args + 3);   /* path, pipeline, the history */
+		lua_setfield(L, args, "history");
+		lua_pop(L, 1);
+	} else if (!is_script) {
+		return host_fail(L, EXIT_USAGE, "doc: %s is not a script, and there is no history at %s to find a pipeline in",
+		                 target, path);
+	}
+	if (!is_script) {
+		lua_pushstring(L, target);
+		lua_setfield(L, args, "pipeline");
+	}
+	lua_pushboolean(L, opt->html);
+	lua_setfield(L, args, "html");
+	lua_pushboolean(L, opt->dates);
+	lua_setfield(L, args, "dates");
+	lua_pushinteger(L, opt->min_runs ? opt->min_runs : 5);
+	lua_setfield(L, args, "min_runs");
+	lua_settop(L, args);
+	lua_call(L, 1, 1);
+	text = lua_tolstring(L, -1, &n);
+	if (!opt->out) {
+		fwrite(text, 1, n, stdout);
+		return EXIT_OK;
+	}
+	FILE *f = fopen(opt->out, "w");
+	int failed = !f || fwrite(text, 1, n, f) != n;
+	if ((f && fclose(f) != 0) || failed)
+		return host_fail(L, EXIT_FAILED, "doc: cannot write %s: %s", opt->out, strerror(errno));
 	return EXIT_OK;
 }

@@ -1,4 +1,4 @@
-/* views.h: the record's commands: runs, show, history, report, suggest, export, names, backup. */
+/* views.h: the record's commands: runs, show, history, report, suggest, export, names, backup, doc. */
 #ifndef UNDERSTUDY_VIEWS_H
 #define UNDERSTUDY_VIEWS_H
 
@@ -6,6 +6,11 @@
 
 /* Open the history (it must exist) and print what the command asks; the exit code. */
 int view_command(lua_State *L, const Options *opt);
+/*
+ * doc SCRIPT|PIPELINE: the pipeline as a runbook (lua/doc.lua), from its
+ * source and, when there is one, the history; to stdout or --out FILE.
+ */
+int doc_command(lua_State *L, const Options *opt);
 /* The same on an open history (the REPL's dot-commands). */
 int view_print(lua_State *L, Host *h, const Options *opt);
 /*

@@ -100,17 +100,22 @@ function M.tables.runs(rows)
       started_at = r.started_at, finished_at = orNull(r.finished_at),
       steps = r.steps, resumed_from = orNull(r.resumed_from),
       operator = orNull(r.operator), host = orNull(r.host), script = orNull(r.script),
-      error = orNull(r.error),
+      error = orNull(r.error), dry = r.dry,
     }
   end
   return out
+end
+
+-- A run's status as a person reads it: a dry run says so.
+local function status_words(r)
+  return r.dry and r.status .. " (dry run)" or r.status
 end
 
 function M.runs(rows, as_json)
   if as_json then return emit(M.tables.runs(rows)) end
   local lines = {}
   for i, r in ipairs(rows) do
-    lines[i] = { tostring(r.id), r.pipeline, r.status, when(r.started_at),
+    lines[i] = { tostring(r.id), r.pipeline, status_words(r), when(r.started_at),
                  tostring(r.steps), r.operator or "", r.resumed_from and tostring(r.resumed_from) or "" }
   end
   grid({ "RUN", "PIPELINE", "STATUS", "STARTED", "STEPS", "OPERATOR", "RESUMED FROM" }, lines)
@@ -136,13 +141,13 @@ function M.tables.run(r)
     script_hash = orNull(r.script_hash), args = value(r.args),
     operator = orNull(r.operator), host = orNull(r.host),
     started_at = r.started_at, finished_at = orNull(r.finished_at), steps = steps,
-    logs = #r.logs > 0 and r.logs or json.array(),
+    logs = #r.logs > 0 and r.logs or json.array(), dry = r.dry,
   }
 end
 
 function M.show(r, as_json)
   if as_json then return emit(M.tables.run(r)) end
-  io.write(string.format("run %d of %s: %s\n", r.id, r.pipeline, r.status))
+  io.write(string.format("run %d of %s: %s\n", r.id, r.pipeline, status_words(r)))
   io.write(string.format("script   %s %s\n", r.script or "", r.args or ""))
   io.write(string.format("operator %s on %s\n", r.operator or "?", r.host or "?"))
   io.write(string.format("started  %s", when(r.started_at)))

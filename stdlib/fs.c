@@ -57,7 +57,7 @@ static int fs_write(lua_State *L)
 	const char *path = luaL_checkstring(L, 1);
 	size_t n, done = 0;
 	const char *text = luaL_checklstring(L, 2, &n);
-	host_outside(L);
+	host_outside(L, "fs.write");
 	const char *tmp = lua_pushfstring(L, "%s.tmp.%d", path, (int)getpid());
 	struct stat st;
 	mode_t mode = stat(path, &st) == 0 ? st.st_mode & 07777 : 0666;
@@ -127,7 +127,7 @@ static int fs_list(lua_State *L)
 static int fs_mkdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	host_outside(L);
+	host_outside(L, "fs.mkdir");
 	struct stat st;
 	lua_pushfstring(L, "%s/x", path);
 	if (path_make_parent(lua_tostring(L, -1)) != 0 || stat(path, &st) != 0)
@@ -144,7 +144,7 @@ static int fs_mkdir(lua_State *L)
 static int fs_remove(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	host_outside(L);
+	host_outside(L, "fs.remove");
 	if (remove(path) != 0)
 		return fs_fail(L, path);
 	lua_pushboolean(L, 1);

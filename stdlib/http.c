@@ -489,7 +489,7 @@ static int perform(lua_State *L, const char *method, int url, int opts)
 {
 	Http *h = http_state(L);
 	Request *q = request_read(L, method, url, opts);
-	host_outside(L);
+	host_outside(L, "http");
 	q->easy = h->easy;
 	request_setup(q, h->share);
 	q->rc = lib.easy_perform(q->easy);
@@ -576,7 +576,7 @@ static int http_all(lua_State *L)
 		lua_rawseti(L, first, i);
 		lua_settop(L, item - 1);
 	}
-	host_outside(L);
+	host_outside(L, "http.all");
 	multi = lib.multi_init();
 	if (!multi)
 		return luaL_error(L, "http.all: cannot start libcurl");

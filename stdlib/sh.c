@@ -322,7 +322,7 @@ static int sh_run(lua_State *L)
 	lua_settop(L, 2);
 	c.argv = string_array(L, 1, "sh.run");
 	command_options(L, 2, &c, &check);
-	host_outside(L);
+	host_outside(L, "sh.run");
 	return command_finish(L, &c, check, "sh.run");
 }
 
@@ -344,7 +344,7 @@ static int sh_call(lua_State *L)
 	c.argv = string_array(L, lua_gettop(L), "sh");
 	c.shown = lua_tostring(L, 2);
 	command_options(L, 3, &c, &check);
-	host_outside(L);
+	host_outside(L, "sh");
 	return command_finish(L, &c, check, "sh");
 }
 
