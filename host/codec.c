@@ -71,6 +71,8 @@ static int enc_text(Enc *e, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, run = 0;
+	if (n > CODEC_VALUE_MAX || e->b->len > CODEC_VALUE_MAX - n)
+		return enc_fail(e, CODEC_TOO_LARGE);
 	buf_addc(e->b, '"');
 	while (i < n) {
 		unsigned char c = u[i];
@@ -359,6 +361,8 @@ static int enc_table(Enc *e, int idx)
 static int enc_value(Enc *e, int idx)
 {
 	lua_State *L = e->L;
+	if (e->b->len > CODEC_VALUE_MAX)   /* many small items add up too */
+		return enc_fail(e, CODEC_TOO_LARGE);
 	switch (lua_type(L, idx)) {
 	case LUA_TNIL:
 		buf_adds(e->b, "null");

@@ -19,6 +19,10 @@
 int codec_encode(lua_State *L, int idx, Buf *b, Buf *why);
 
 /* How codec_encode_as writes a value, and what it tells back. */
+/* The largest value the record keeps, as JSON: a larger one is refused, before it takes the memory. */
+#define CODEC_VALUE_MAX (16u << 20)
+#define CODEC_TOO_LARGE "value too large: the record keeps values up to 16 MiB of JSON"
+
 typedef struct CodecOptions {
 	const Secrets *secrets;    /* replaced by "<secret:NAME>" (whole strings, numbers, inside strings), or NULL */
 	int exact;                 /* integral floats keep a ".0" (and -0.0 its sign): decoded, they are floats again */

@@ -208,7 +208,8 @@ static int read_plain(Asking *a, const char *prompt)
 			rc = 1;
 			break;
 		}
-		buf_addc(out, (char)c);
+		if (out->len <= CODEC_VALUE_MAX)   /* past it, the line is read on but not kept: the check refuses it */
+			buf_addc(out, (char)c);
 	}
 	terminal_restore();
 	if (rc == 1 && out->len && out->data[out->len - 1] == '\r')

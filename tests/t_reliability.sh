@@ -641,3 +641,19 @@ db.execute("COMMIT")' "$UNDERSTUDY_DB" &
 	same "$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM steps WHERE run = 2 ORDER BY seq) AS t")" "a c d"
 	same "$(sql "SELECT status FROM runs WHERE id = 2")" "interrupted"
 }
+
+test_a_value_over_16_mib_is_refused_not_kept() {
+	write big.lua <<'LUA'
+local v = auto("big", function() return string.rep("x", 20 * 2^20) end)
+print(#v)
+print(#manual("paste", "Paste it", { type = "string" }))
+LUA
+	{ head -c 20971520 /dev/zero | tr '\0' 'y'; echo; echo short; } >answers.txt
+	run_us 0 run big.lua <answers.txt
+	# The code's value goes on in the script; the record keeps why it could not keep it.
+	same "$OUT" "$(printf '20971520\n5')"
+	has "$ERR" "! the answer cannot be recorded: value too large: the record keeps values up to 16 MiB of JSON"
+	same "$(sql "SELECT output FROM steps WHERE name = 'big'")" '"(not JSON: value too large: the record keeps values up to 16 MiB of JSON)"'
+	same "$(sql "SELECT replayable FROM steps WHERE name = 'big'")" "0"
+	same "$(sql "SELECT output FROM steps WHERE name = 'paste'")" '"short"'
+}
