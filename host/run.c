@@ -321,8 +321,10 @@ Store *history_open(lua_State *L, Host *h, int create)
 	Buf err = { 0 };
 	const char *path = host_db_path(L, h->opt);
 	h->store = store_open(path, create, &host_interrupted, &err);
-	if (!h->store && create == STORE_IF_THERE && err.len == 0 && !host_interrupted)
+	if (!h->store && create == STORE_IF_THERE && err.len == 0 && !host_interrupted) {
+		buf_free(&err);
 		return NULL;
+	}
 	if (!h->store) {
 		lua_pushfstring(L, "history unusable: %s", buf_str(&err));
 		buf_free(&err);
