@@ -188,6 +188,37 @@ static const char *const migrations[] = {
 	"ALTER TABLE steps ADD COLUMN note text;",
 	/* 4: dry runs, marked. */
 	"ALTER TABLE runs ADD COLUMN dry boolean NOT NULL DEFAULT false;",
+	/*
+	 * 5: report reads each step's counts from step_totals, kept by a
+	 * trigger in the transaction that inserts the steps (only for rows
+	 * really inserted).
+	 */
+	"CREATE TABLE step_totals ("
+	"  pipeline text NOT NULL,"
+	"  name text NOT NULL,"
+	"  executions bigint NOT NULL,"
+	"  manual_executions bigint NOT NULL,"
+	"  auto_executions bigint NOT NULL,"
+	"  last_kind text NOT NULL,"
+	"  last_how text NOT NULL,"
+	"  PRIMARY KEY (pipeline, name)"
+	");"
+	"INSERT INTO step_totals SELECT t.pipeline, t.name, t.n, t.m, t.a, l.kind, l.how FROM"
+	" (SELECT pipeline, name, count(*) AS n, count(*) FILTER (WHERE kind = 'manual') AS m,"
+	"  count(*) FILTER (WHERE kind = 'auto') AS a, max(id) AS last"
+	"  FROM steps WHERE how NOT IN ('replay', 'dry') GROUP BY pipeline, name) t JOIN steps l ON l.id = t.last;"
+	"CREATE FUNCTION understudy_step_totals() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN"
+	"  INSERT INTO step_totals VALUES (NEW.pipeline, NEW.name, 1, (NEW.kind = 'manual')::int, (NEW.kind = 'auto')::int,"
+	"   NEW.kind, NEW.how)"
+	"  ON CONFLICT (pipeline, name) DO UPDATE SET executions = step_totals.executions + 1,"
+	"   manual_executions = step_totals.manual_executions + excluded.manual_executions,"
+	"   auto_executions = step_totals.auto_executions + excluded.auto_executions,"
+	"   last_kind = excluded.last_kind, last_how = excluded.last_how;"
+	"  RETURN NULL;"
+	" END $$;"
+	"CREATE TRIGGER steps_totals AFTER INSERT ON steps FOR EACH ROW"
+	" WHEN (NEW.how NOT IN ('replay', 'dry')) EXECUTE FUNCTION understudy_step_totals();",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1444,41 +1475,50 @@ static int pg_candidate_recent(Store *s, const char *pipeline, const char *step,
 #define BYTES " COLLATE \"C\""
 #define BYTES_NULLS_FIRST " COLLATE \"C\" NULLS FIRST"
 
-/* Per step: counts, human time, its median, the last execution. */
-static const char report_stats_sql[] =
-	"SELECT c.pipeline, c.step, c.executions, c.manual_executions, c.auto_executions,"
-	" coalesce(m.manual_answers, 0), coalesce(m.distinct_outputs, 0), coalesce(m.input_groups, 0),"
-	" coalesce(m.human_ms, 0) AS human_ms, coalesce(m.secret, false)::int, coalesce(m.distinct_secrets, 0),"
-	" coalesce(m.candidate_runs, 0), coalesce(m.candidate_agreed, 0),"
-	" l.kind, lm.output, lm.operator, lm.inputs, lm.candidate_source, coalesce(med.duration_ms, -1), l.how,"
-	" coalesce(m.advance_answers, 0)"
-	" FROM (SELECT pipeline, name AS step, count(*) AS executions,"
+/*
+ * Per step: counts, human time, its median, the last execution. The
+ * counts come from step_totals, or in a window from its rows.
+ */
+#define REPORT_STATS(COUNTS) \
+	"SELECT c.pipeline, c.name, c.executions, c.manual_executions, c.auto_executions," \
+	" coalesce(m.manual_answers, 0), coalesce(m.distinct_outputs, 0), coalesce(m.input_groups, 0)," \
+	" coalesce(m.human_ms, 0) AS human_ms, coalesce(m.secret, false)::int, coalesce(m.distinct_secrets, 0)," \
+	" coalesce(m.candidate_runs, 0), coalesce(m.candidate_agreed, 0)," \
+	" c.last_kind, lm.output, lm.operator, lm.inputs, lm.candidate_source, coalesce(med.duration_ms, -1), c.last_how," \
+	" coalesce(m.advance_answers, 0)" \
+	" FROM " COUNTS " c" \
+	" LEFT JOIN (SELECT pipeline, name," \
+	"   count(*) FILTER (WHERE status = 'ok' AND how NOT IN ('candidate', 'default')) AS manual_answers," \
+	"   count(DISTINCT output) FILTER (WHERE status = 'ok' AND how NOT IN ('candidate', 'default'))" \
+	"     AS distinct_outputs," \
+	"   count(DISTINCT coalesce(inputs, '')) FILTER (WHERE status = 'ok' AND how NOT IN ('candidate', 'default'))" \
+	"     AS input_groups," \
+	"   sum(duration_ms) FILTER (WHERE " PERSON ") AS human_ms, bool_or(secret) AS secret," \
+	"   count(DISTINCT secret_hash) AS distinct_secrets," \
+	"   count(candidate_agrees) AS candidate_runs," \
+	"   count(*) FILTER (WHERE candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id," \
+	"   count(*) FILTER (WHERE how IN ('flag', 'stdin')) AS advance_answers" \
+	"  FROM steps WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m" \
+	" ON m.pipeline = c.pipeline AND m.name = c.name" \
+	" LEFT JOIN steps lm ON lm.id = m.last_manual_id" \
+	/* The median: row (n + 1) / 2 of the manual executions by duration. */ \
+	" LEFT JOIN (SELECT pipeline, name, duration_ms FROM" \
+	"   (SELECT pipeline, name, duration_ms," \
+	"     row_number() OVER (PARTITION BY pipeline, name ORDER BY duration_ms NULLS FIRST) AS k," \
+	"     count(*) OVER (PARTITION BY pipeline, name) AS n" \
+	"    FROM steps WHERE kind = 'manual' AND " PERSON " AND " ORIGINAL ") ranked" \
+	"   WHERE k = (n + 1) / 2) med ON med.pipeline = c.pipeline AND med.name = c.name" \
+	" WHERE ($1::text IS NULL OR c.pipeline = $1)" \
+	" ORDER BY human_ms DESC, c.pipeline" BYTES ", c.name" BYTES
+static const char report_stats_sql[] = REPORT_STATS("step_totals");
+static const char report_window_stats_sql[] = REPORT_STATS(
+	"(SELECT t.pipeline, t.name, t.executions, t.manual_executions, t.auto_executions,"
+	"  l.kind AS last_kind, l.how AS last_how"
+	"  FROM (SELECT pipeline, name, count(*) AS executions,"
 	"   count(*) FILTER (WHERE kind = 'manual') AS manual_executions,"
 	"   count(*) FILTER (WHERE kind = 'auto') AS auto_executions, max(id) AS last_id"
-	"  FROM steps WHERE " ORIGINAL " GROUP BY pipeline, name) c"
-	" LEFT JOIN (SELECT pipeline, name,"
-	"   count(*) FILTER (WHERE status = 'ok' AND how NOT IN ('candidate', 'default')) AS manual_answers,"
-	"   count(DISTINCT output) FILTER (WHERE status = 'ok' AND how NOT IN ('candidate', 'default'))"
-	"     AS distinct_outputs,"
-	"   count(DISTINCT coalesce(inputs, '')) FILTER (WHERE status = 'ok' AND how NOT IN ('candidate', 'default'))"
-	"     AS input_groups,"
-	"   sum(duration_ms) FILTER (WHERE " PERSON ") AS human_ms, bool_or(secret) AS secret,"
-	"   count(DISTINCT secret_hash) AS distinct_secrets,"
-	"   count(candidate_agrees) AS candidate_runs,"
-	"   count(*) FILTER (WHERE candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id,"
-	"   count(*) FILTER (WHERE how IN ('flag', 'stdin')) AS advance_answers"
-	"  FROM steps WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m"
-	" ON m.pipeline = c.pipeline AND m.name = c.step"
-	" JOIN steps l ON l.id = c.last_id"
-	" LEFT JOIN steps lm ON lm.id = m.last_manual_id"
-	/* The median: row (n + 1) / 2 of the manual executions by duration. */
-	" LEFT JOIN (SELECT pipeline, name, duration_ms FROM"
-	"   (SELECT pipeline, name, duration_ms,"
-	"     row_number() OVER (PARTITION BY pipeline, name ORDER BY duration_ms NULLS FIRST) AS k,"
-	"     count(*) OVER (PARTITION BY pipeline, name) AS n"
-	"    FROM steps WHERE kind = 'manual' AND " PERSON " AND " ORIGINAL ") ranked"
-	"   WHERE k = (n + 1) / 2) med ON med.pipeline = c.pipeline AND med.name = c.step"
-	" ORDER BY human_ms DESC, c.pipeline" BYTES ", c.step" BYTES;
+	"   FROM steps WHERE " ORIGINAL " GROUP BY pipeline, name) t JOIN steps l ON l.id = t.last_id)");
+#undef REPORT_STATS
 
 /* Equal inputs, different answers: each answer with how often. */
 static const char report_conflicts_sql[] =
@@ -1584,7 +1624,8 @@ static int pg_report(Store *s, const char *pipeline, const StoreReport *fns)
 		param_text(&q, fns->since);   /* $2 only where the window's condition uses it */
 	if (fns->stats) {
 		c.fn.stats = fns->stats;
-		rc = pg_each(p, store_sql_window(report_stats_sql, clause, &sql), q.n, q.v, row_stats, &c, what);
+		rc = pg_each(p, store_sql_window(clause ? report_window_stats_sql : report_stats_sql, clause, &sql), q.n, q.v,
+		             row_stats, &c, what);
 	}
 	if (rc == 0 && fns->conflicts) {
 		c.fn.answer = fns->conflicts;

@@ -25,7 +25,7 @@ typedef struct SqliteStore {
 	sqlite3 *db;
 	char *key_path;           /* PATH-key: the key for secret answers */
 	int current;              /* the schema is this version's: no migration */
-	sqlite3_stmt *insert_step, *insert_log;
+	sqlite3_stmt *insert_step, *insert_log, *insert_totals;
 	int64_t busy_since_ms;
 	int64_t stop_seen_ms;     /* when a wait first saw the stop; 0: not yet */
 	int busy_said;
@@ -139,6 +139,29 @@ static const char *const migrations[] = {
 	"ALTER TABLE steps ADD COLUMN note TEXT;",
 	/* 4: dry runs, marked. */
 	"ALTER TABLE runs ADD COLUMN dry INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 5: report reads each step's counts from step_totals, kept in the
+	 * transaction that inserts the steps (insert_rows), and people's
+	 * answers through steps_manual: its time no longer grows with the
+	 * auto steps of the history.
+	 */
+	"CREATE TABLE step_totals ("
+	"  pipeline TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  executions INTEGER NOT NULL,"
+	"  manual_executions INTEGER NOT NULL,"
+	"  auto_executions INTEGER NOT NULL,"
+	"  last_kind TEXT NOT NULL,"
+	"  last_how TEXT NOT NULL,"
+	"  PRIMARY KEY (pipeline, name)"
+	") WITHOUT ROWID;"
+	"INSERT INTO step_totals SELECT t.pipeline, t.name, t.n, t.m, t.a, l.kind, l.how FROM"
+	" (SELECT pipeline, name, count(*) AS n, sum(kind = 'manual') AS m, sum(kind = 'auto') AS a, max(id) AS last"
+	"  FROM steps WHERE how NOT IN ('replay', 'dry') GROUP BY pipeline, name) t JOIN steps l ON l.id = t.last;"
+	/* People's answers by who gave them, read from the index alone too. */
+	"DROP INDEX steps_manual;"
+	"CREATE INDEX steps_manual ON steps(pipeline, name, inputs, output, status, secret, how,"
+	"  duration_ms, candidate_agrees, operator, secret_hash) WHERE kind = 'manual';",
 };
 
 
@@ -322,11 +345,23 @@ static const char insert_step_sql[] =
 	" candidate_source, results, note)"
 	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char insert_log_sql[] = "INSERT INTO logs (id, run, seq, level, message, at) VALUES (?,?,?,?,?,?)";
+static const char insert_totals_sql[] =
+	"INSERT INTO step_totals VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (pipeline, name) DO UPDATE SET"
+	" executions = executions + excluded.executions,"
+	" manual_executions = manual_executions + excluded.manual_executions,"
+	" auto_executions = auto_executions + excluded.auto_executions,"
+	" last_kind = excluded.last_kind, last_how = excluded.last_how";
 
 static Store *sq_open(const char *path, int create, const volatile sig_atomic_t *stop, Buf *err)
 {
+	static int configured;
 	SqliteStore *q = calloc(1, sizeof *q);
 	struct stat st;
+	if (!configured) {
+		/* Before SQLite starts: no global count of its memory, and no mutex taken for it on every allocation. */
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		configured = 1;
+	}
 	if (!q || store_init(&q->base, &store_sqlite_methods, path, stop) ||
 	    asprintf(&q->key_path, "%s-key", path) < 0) {
 		if (q)
@@ -352,7 +387,8 @@ static Store *sq_open(const char *path, int create, const volatile sig_atomic_t 
 		buf_addf(err, "%s: not a regular file", path);
 		goto fail;
 	}
-	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	/* One thread uses this connection (the watchdog opens its own): no mutex around every call. */
+	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		buf_addf(err, "%s: cannot open: %s", path, q->db ? sqlite3_errmsg(q->db) : "out of memory");
 		goto fail;
 	}
@@ -373,7 +409,9 @@ static Store *sq_open(const char *path, int create, const volatile sig_atomic_t 
 	if (!q->current && migrate(q))
 		goto fail_store;
 	if (sqlite3_prepare_v3(q->db, insert_step_sql, -1, SQLITE_PREPARE_PERSISTENT, &q->insert_step, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(q->db, insert_log_sql, -1, SQLITE_PREPARE_PERSISTENT, &q->insert_log, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v3(q->db, insert_log_sql, -1, SQLITE_PREPARE_PERSISTENT, &q->insert_log, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(q->db, insert_totals_sql, -1, SQLITE_PREPARE_PERSISTENT, &q->insert_totals, NULL) !=
+	        SQLITE_OK) {
 		sq_fail(q, "cannot prepare");
 		goto fail_store;
 	}
@@ -402,6 +440,7 @@ static void sq_close(Store *s)
 	}
 	sqlite3_finalize(q->insert_step);
 	sqlite3_finalize(q->insert_log);
+	sqlite3_finalize(q->insert_totals);
 	sqlite3_close_v2(q->db);
 	store_free(s);
 	free(q->key_path);
@@ -552,13 +591,66 @@ static int insert_log(sqlite3_stmt *st, const StoreLog *l)
 	return rc;
 }
 
-/* Insert rows with the two statements (in a transaction of the caller's); 0 or -1. */
-static int insert_rows(sqlite3_stmt *ins_step, sqlite3_stmt *ins_log, const StoreStep *steps, size_t nsteps,
-                       const StoreLog *logs, size_t nlogs)
+/* One step's executions in a batch, for step_totals. */
+typedef struct Total {
+	const char *pipeline, *name, *last_kind, *last_how;
+	int64_t executions, manual, autos;
+} Total;
+
+#define TOTALS_MAX 32   /* distinct steps counted at once; more are added in turns */
+
+/* Add the counted steps to step_totals, and count afresh. */
+static int totals_add(sqlite3_stmt *st, Total *t, size_t *n)
 {
-	for (size_t i = 0; i < nsteps; i++)
-		if (insert_step(ins_step, &steps[i]) != SQLITE_DONE)
+	for (size_t i = 0; i < *n; i++) {
+		sqlite3_reset(st);
+		bind_text(st, 1, t[i].pipeline);
+		bind_text(st, 2, t[i].name);
+		sqlite3_bind_int64(st, 3, t[i].executions);
+		sqlite3_bind_int64(st, 4, t[i].manual);
+		sqlite3_bind_int64(st, 5, t[i].autos);
+		bind_text(st, 6, t[i].last_kind);
+		bind_text(st, 7, t[i].last_how);
+		if (sqlite3_step(st) != SQLITE_DONE)
 			return -1;
+	}
+	*n = 0;
+	return 0;
+}
+
+/*
+ * Insert rows with the statements (in a transaction of the caller's), and
+ * count the original executions (not replays, not a dry run's) into
+ * step_totals, one statement per step in the batch; 0 or -1.
+ */
+static int insert_rows(sqlite3_stmt *ins_step, sqlite3_stmt *ins_log, sqlite3_stmt *ins_totals,
+                       const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs)
+{
+	Total t[TOTALS_MAX];
+	size_t nt = 0;
+	for (size_t i = 0; i < nsteps; i++) {
+		const StoreStep *r = &steps[i];
+		size_t k = 0;
+		if (insert_step(ins_step, r) != SQLITE_DONE)
+			return -1;
+		if (strcmp(r->how, "replay") == 0 || strcmp(r->how, "dry") == 0)
+			continue;
+		while (k < nt && !(strcmp(t[k].name, r->name) == 0 && strcmp(t[k].pipeline, r->pipeline) == 0))
+			k++;
+		if (k == nt) {
+			if (nt == TOTALS_MAX && totals_add(ins_totals, t, &nt))
+				return -1;
+			k = nt++;
+			t[k] = (Total){ r->pipeline, r->name, NULL, NULL, 0, 0, 0 };
+		}
+		t[k].executions++;
+		t[k].manual += r->kind[0] == 'm';
+		t[k].autos += r->kind[0] == 'a';
+		t[k].last_kind = r->kind;
+		t[k].last_how = r->how;
+	}
+	if (totals_add(ins_totals, t, &nt))
+		return -1;
 	for (size_t i = 0; i < nlogs; i++)
 		if (insert_log(ins_log, &logs[i]) != SQLITE_DONE)
 			return -1;
@@ -573,7 +665,7 @@ static int sq_write(Store *s, const StoreStep *steps, size_t nsteps, const Store
 		return -1;
 	if (exec(q, "BEGIN IMMEDIATE", "cannot lock the history"))
 		goto done;
-	if (insert_rows(q->insert_step, q->insert_log, steps, nsteps, logs, nlogs)) {
+	if (insert_rows(q->insert_step, q->insert_log, q->insert_totals, steps, nsteps, logs, nlogs)) {
 		sq_fail(q, "cannot record a step");
 		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 		goto done;
@@ -595,7 +687,7 @@ static int sq_write_aside(Store *s, const StoreStep *steps, size_t nsteps, const
 	static const char sql[] =
 		"UPDATE runs SET status = 'interrupted', error = ?1, finished_at = ?2 WHERE id = ?3 AND status = 'running'";
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL, *ins_step = NULL, *ins_log = NULL;
+	sqlite3_stmt *st = NULL, *ins_step = NULL, *ins_log = NULL, *ins_totals = NULL;
 	int rc = -1;
 	if (sqlite3_open_v2(s->where, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
 		goto done;
@@ -605,7 +697,8 @@ static int sq_write_aside(Store *s, const StoreStep *steps, size_t nsteps, const
 	if ((nsteps || nlogs) &&
 	    (sqlite3_prepare_v2(db, insert_step_sql, -1, &ins_step, NULL) != SQLITE_OK ||
 	     sqlite3_prepare_v2(db, insert_log_sql, -1, &ins_log, NULL) != SQLITE_OK ||
-	     insert_rows(ins_step, ins_log, steps, nsteps, logs, nlogs)))
+	     sqlite3_prepare_v2(db, insert_totals_sql, -1, &ins_totals, NULL) != SQLITE_OK ||
+	     insert_rows(ins_step, ins_log, ins_totals, steps, nsteps, logs, nlogs)))
 		goto done;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto done;
@@ -618,6 +711,7 @@ done:
 	sqlite3_finalize(st);
 	sqlite3_finalize(ins_step);
 	sqlite3_finalize(ins_log);
+	sqlite3_finalize(ins_totals);
 	sqlite3_close(db);   /* an open transaction is rolled back */
 	return rc;
 }
@@ -860,54 +954,68 @@ static int sq_ids_sync(Store *s, const int64_t at_least[3])
 #define WINDOW " AND started_at >= ?2"
 /* Answers people gave (not a trusted candidate, not a timeout's default). */
 #define ANSWERED "kind = 'manual' AND status = 'ok' AND secret = 0 AND how NOT IN ('candidate', 'default') AND " ORIGINAL
+/*
+ * People's steps through the index of theirs alone: with no statistics
+ * the planner would scan a covering index of every step, and the report's
+ * time would grow with the auto steps of the history.
+ */
+#define PEOPLE "INDEXED BY steps_manual"
 
 /* Call fn for each row of a report query: the row's columns as text and integers. */
 static int report_rows(Store *s, const char *pipeline, const StoreReport *fns, Buf *sql)
 {
-	/* Per step: counts, human time, its median, the last execution. */
-	static const char steps_sql[] =
-		"SELECT c.pipeline, c.step, c.executions, c.manual_executions, c.auto_executions,"
-		" coalesce(m.manual_answers, 0) AS manual_answers,"
-		" coalesce(m.distinct_outputs, 0) AS distinct_outputs,"
-		" coalesce(m.input_groups, 0) AS input_groups,"
-		" coalesce(m.human_ms, 0) AS human_ms, coalesce(m.secret, 0) AS secret,"
-		" coalesce(m.distinct_secrets, 0) AS distinct_secrets,"
-		" coalesce(m.candidate_runs, 0) AS candidate_runs,"
-		" coalesce(m.candidate_agreed, 0) AS candidate_agreed,"
-		" l.kind AS last_kind, lm.output AS last_answer, lm.operator AS last_operator,"
-		" lm.inputs AS last_inputs, lm.candidate_source AS candidate_source,"
-		" med.duration_ms AS median_human_ms, l.how AS last_how,"
-		" coalesce(m.advance_answers, 0) AS advance_answers"
-		" FROM (SELECT pipeline, name AS step, count(*) AS executions,"
-		"   sum(kind = 'manual') AS manual_executions, sum(kind = 'auto') AS auto_executions,"
-		"   max(id) AS last_id"
-		"  FROM steps WHERE " ORIGINAL " GROUP BY pipeline, name) c"
-		" LEFT JOIN (SELECT pipeline, name,"
-		"   sum(status = 'ok' AND how NOT IN ('candidate', 'default')) AS manual_answers,"
-		"   count(DISTINCT CASE WHEN status = 'ok' AND how NOT IN ('candidate', 'default') THEN output END)"
-		"     AS distinct_outputs,"
-		"   count(DISTINCT CASE WHEN status = 'ok' AND how NOT IN ('candidate', 'default')"
-		"     THEN coalesce(inputs, '') END) AS input_groups,"
-		"   sum(CASE WHEN " PERSON " THEN duration_ms END) AS human_ms, max(secret) AS secret,"
-		"   count(DISTINCT secret_hash) AS distinct_secrets,"
-		"   sum(candidate_agrees IS NOT NULL) AS candidate_runs,"
-		"   sum(candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id,"
-		"   sum(how IN ('flag', 'stdin')) AS advance_answers"
-		"  FROM steps WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m"
-		" ON m.pipeline = c.pipeline AND m.name = c.step"
-		" JOIN steps l ON l.id = c.last_id"
-		" LEFT JOIN steps lm ON lm.id = m.last_manual_id"
-		" LEFT JOIN (SELECT pipeline, name, duration_ms FROM"
-		"   (SELECT pipeline, name, duration_ms,"
-		"     row_number() OVER (PARTITION BY pipeline, name ORDER BY duration_ms) AS k,"
-		"     count(*) OVER (PARTITION BY pipeline, name) AS n"
-		"    FROM steps WHERE kind = 'manual' AND " PERSON " AND " ORIGINAL ")"
-		"   WHERE k = (n + 1) / 2) med ON med.pipeline = c.pipeline AND med.name = c.step"
-		" ORDER BY human_ms DESC, c.pipeline, c.step";
+	/*
+	 * Per step: counts, human time, its median, the last execution. The
+	 * counts come from step_totals, or in a window from its rows.
+	 */
+#define REPORT_STEPS(COUNTS) \
+		"SELECT c.pipeline, c.name AS step, c.executions, c.manual_executions, c.auto_executions," \
+		" coalesce(m.manual_answers, 0) AS manual_answers," \
+		" coalesce(m.distinct_outputs, 0) AS distinct_outputs," \
+		" coalesce(m.input_groups, 0) AS input_groups," \
+		" coalesce(m.human_ms, 0) AS human_ms, coalesce(m.secret, 0) AS secret," \
+		" coalesce(m.distinct_secrets, 0) AS distinct_secrets," \
+		" coalesce(m.candidate_runs, 0) AS candidate_runs," \
+		" coalesce(m.candidate_agreed, 0) AS candidate_agreed," \
+		" c.last_kind, lm.output AS last_answer, lm.operator AS last_operator," \
+		" lm.inputs AS last_inputs, lm.candidate_source AS candidate_source," \
+		" med.duration_ms AS median_human_ms, c.last_how," \
+		" coalesce(m.advance_answers, 0) AS advance_answers" \
+		" FROM " COUNTS " c" \
+		" LEFT JOIN (SELECT pipeline, name," \
+		"   sum(status = 'ok' AND how NOT IN ('candidate', 'default')) AS manual_answers," \
+		"   count(DISTINCT CASE WHEN status = 'ok' AND how NOT IN ('candidate', 'default') THEN output END)" \
+		"     AS distinct_outputs," \
+		"   count(DISTINCT CASE WHEN status = 'ok' AND how NOT IN ('candidate', 'default')" \
+		"     THEN coalesce(inputs, '') END) AS input_groups," \
+		"   sum(CASE WHEN " PERSON " THEN duration_ms END) AS human_ms, max(secret) AS secret," \
+		"   count(DISTINCT secret_hash) AS distinct_secrets," \
+		"   sum(candidate_agrees IS NOT NULL) AS candidate_runs," \
+		"   sum(candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id," \
+		"   sum(how IN ('flag', 'stdin')) AS advance_answers" \
+		"  FROM steps " PEOPLE " WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m" \
+		" ON m.pipeline = c.pipeline AND m.name = c.name" \
+		" LEFT JOIN steps lm ON lm.id = m.last_manual_id" \
+		" LEFT JOIN (SELECT pipeline, name, duration_ms FROM" \
+		"   (SELECT pipeline, name, duration_ms," \
+		"     row_number() OVER (PARTITION BY pipeline, name ORDER BY duration_ms) AS k," \
+		"     count(*) OVER (PARTITION BY pipeline, name) AS n" \
+		"    FROM steps " PEOPLE " WHERE kind = 'manual' AND " PERSON " AND " ORIGINAL ")" \
+		"   WHERE k = (n + 1) / 2) med ON med.pipeline = c.pipeline AND med.name = c.name" \
+		" WHERE (?1 IS NULL OR c.pipeline = ?1)" \
+		" ORDER BY human_ms DESC, c.pipeline, c.name"
+	static const char steps_sql[] = REPORT_STEPS("step_totals");
+	static const char window_steps_sql[] = REPORT_STEPS(
+		"(SELECT t.pipeline, t.name, t.executions, t.manual_executions, t.auto_executions,"
+		"  l.kind AS last_kind, l.how AS last_how"
+		"  FROM (SELECT pipeline, name, count(*) AS executions, sum(kind = 'manual') AS manual_executions,"
+		"   sum(kind = 'auto') AS auto_executions, max(id) AS last_id"
+		"   FROM steps WHERE " ORIGINAL " GROUP BY pipeline, name) t JOIN steps l ON l.id = t.last_id)");
+#undef REPORT_STEPS
 	/* Equal inputs, different answers: each answer with how often. */
 	static const char conflicts_sql[] =
 		"SELECT s.pipeline, s.name AS step, s.inputs, s.output, count(*) AS n"
-		" FROM steps s JOIN (SELECT pipeline, name, inputs FROM steps WHERE " ANSWERED
+		" FROM steps s " PEOPLE " JOIN (SELECT pipeline, name, inputs FROM steps " PEOPLE " WHERE " ANSWERED
 		"   GROUP BY pipeline, name, inputs HAVING count(DISTINCT output) > 1) g"
 		" ON s.pipeline = g.pipeline AND s.name = g.name AND s.inputs IS g.inputs"
 		" WHERE s.kind = 'manual' AND s.status = 'ok' AND s.secret = 0"
@@ -919,7 +1027,7 @@ static int report_rows(Store *s, const char *pipeline, const StoreReport *fns, B
 	 * for the same inputs; only the steps that people answered are read.
 	 */
 	static const char checks_sql[] =
-		"WITH m AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps WHERE " ANSWERED "),"
+		"WITH m AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps " PEOPLE " WHERE " ANSWERED "),"
 		" a AS (SELECT pipeline, name, inputs, output FROM steps WHERE id IN"
 		"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how NOT IN ('replay', 'dry') " STORE_WINDOW
 		"    AND (pipeline, name) IN (SELECT pipeline, name FROM m) GROUP BY pipeline, name, inputs))"
@@ -929,11 +1037,11 @@ static int report_rows(Store *s, const char *pipeline, const StoreReport *fns, B
 		" ORDER BY a.pipeline, a.name, agrees, a.inputs, m.output";
 	static const char disagreements_sql[] =
 		"SELECT pipeline, name AS step, inputs, output, candidate_output, error FROM steps"
-		" WHERE id IN (SELECT max(id) FROM steps WHERE kind = 'manual' AND candidate_agrees = 0"
+		" WHERE id IN (SELECT max(id) FROM steps " PEOPLE " WHERE kind = 'manual' AND candidate_agrees = 0"
 		"   AND " ORIGINAL " GROUP BY pipeline, name) ORDER BY id";
 	/* What people answered, by whom: agreement between people, and the rules the answers follow. */
 	static const char answers_sql[] =
-		"SELECT pipeline, name, inputs, output, operator, count(*) AS n, max(id) FROM steps WHERE " ANSWERED
+		"SELECT pipeline, name, inputs, output, operator, count(*) AS n, max(id) FROM steps " PEOPLE " WHERE " ANSWERED
 		" GROUP BY pipeline, name, inputs, output, operator ORDER BY pipeline, name, inputs, output, operator";
 	SqliteStore *q = (SqliteStore *)s;
 	const char *what = "cannot read the report";
@@ -943,7 +1051,8 @@ static int report_rows(Store *s, const char *pipeline, const StoreReport *fns, B
 	int rc = SQLITE_DONE, stopped = 0;
 
 	if (fns->stats) {
-		if (!(st = prepare(q, store_sql_window(steps_sql, clause, sql), what, "tt", params, NULL)))
+		if (!(st = prepare(q, store_sql_window(clause ? window_steps_sql : steps_sql, clause, sql), what, "tt", params,
+		                   NULL)))
 			return -1;
 		while (!stopped && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			StoreStepStats t = {

@@ -22,7 +22,7 @@ static const char schema[] =
 	" started_at TEXT NOT NULL, finished_at TEXT, duration_ms INTEGER, UNIQUE (run, seq));"
 	"CREATE INDEX IF NOT EXISTS steps_counts ON steps(pipeline, name, kind, how);"
 	"CREATE INDEX IF NOT EXISTS steps_manual ON steps(pipeline, name, inputs, output, status, secret,"
-	" how, duration_ms, candidate_agrees) WHERE kind = 'manual';";
+	" how, duration_ms, candidate_agrees, operator, secret_hash) WHERE kind = 'manual';";
 
 static const char insert[] =
 	"INSERT INTO steps (run, pipeline, seq, name, occurrence, kind, how, output, status,"
