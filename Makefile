@@ -2,8 +2,8 @@
 
 CC ?= cc
 # libcurl and libpq are loaded when first used (see stdlib/http.c, host/store_pg.c): only their headers here.
-PKGS = lua5.4 sqlite3 jansson libedit libmicrohttpd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl libpq)
+PKGS = lua5.4 sqlite3 jansson libedit
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl libpq libmicrohttpd)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 ifeq ($(CI),true)

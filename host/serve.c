@@ -16,6 +16,8 @@
 
 #include <microhttpd.h>
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <stddef.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <netinet/in.h>
@@ -35,6 +37,47 @@
 #define DEFAULT_LISTEN "127.0.0.1:8765"
 #define CSP "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self';" \
 	" form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+/*
+ * libmicrohttpd is loaded when serve starts, not linked in: with its TLS
+ * and the libraries that needs, it made every run start slower.
+ */
+#define LIBMHD "libmicrohttpd.so.12"
+#define MHD_FUNCTIONS(X) \
+	X(add_response_header) X(create_response_from_buffer) X(destroy_response) X(get_connection_values) \
+	X(get_daemon_info) X(lookup_connection_value) X(queue_response) X(resume_connection) X(run) \
+	X(run_wait) X(start_daemon) X(stop_daemon) X(suspend_connection)
+static struct {
+	void *handle;
+#define X(f) __typeof__(MHD_##f) *f;
+	MHD_FUNCTIONS(X)
+#undef X
+} mhd;
+
+/* Load libmicrohttpd once; raises when it cannot. */
+static void mhd_load(lua_State *L)
+{
+	static const struct { const char *name; size_t offset; } symbols[] = {
+#define X(f) { "MHD_" #f, offsetof(__typeof__(mhd), f) },
+		MHD_FUNCTIONS(X)
+#undef X
+	};
+	void *handle;
+	if (mhd.handle)
+		return;
+	if (!(handle = dlopen(LIBMHD, RTLD_NOW | RTLD_LOCAL)))
+		host_fail(L, EXIT_FAILED, "serve: cannot load %s (Debian: apt-get install libmicrohttpd12): %s", LIBMHD,
+		          dlerror());
+	for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+		void *f = dlsym(handle, symbols[i].name);
+		if (!f) {
+			dlclose(handle);
+			host_fail(L, EXIT_FAILED, "serve: %s has no %s", LIBMHD, symbols[i].name);
+		}
+		memcpy((char *)&mhd + symbols[i].offset, &f, sizeof f);
+	}
+	mhd.handle = handle;
+}
 
 /* A person's token; the strings belong to the Lua state (a table in the registry keeps them). */
 typedef struct Token {
@@ -86,16 +129,16 @@ static int same_secret(const char *a, const char *b)
 /* The token a request shows: Authorization: Bearer, the cookie, or ?token= (bearer: 1 for the first). */
 static const char *shown_token(struct MHD_Connection *c, int *bearer, int *in_query)
 {
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *auth = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	const char *t;
 	*bearer = *in_query = 0;
 	if (auth && strncmp(auth, "Bearer ", 7) == 0) {
 		*bearer = 1;
 		return auth + 7;
 	}
-	if ((t = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE)))
+	if ((t = mhd.lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE)))
 		return t;
-	if ((t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token")))
+	if ((t = mhd.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token")))
 		*in_query = 1;
 	return t;
 }
@@ -119,22 +162,22 @@ static void form_token(Server *sv, const Token *who, char out[65])
 static enum MHD_Result respond(struct MHD_Connection *c, int status, const char *type, const char *body, size_t n,
                                const char *cookie, const char *location)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r = mhd.create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result rc;
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Content-Security-Policy", CSP);
-	MHD_add_response_header(r, "Referrer-Policy", "same-origin");   /* no-referrer would make a form's Origin "null" */
-	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	mhd.add_response_header(r, "X-Content-Type-Options", "nosniff");
+	mhd.add_response_header(r, "Content-Security-Policy", CSP);
+	mhd.add_response_header(r, "Referrer-Policy", "same-origin");   /* no-referrer would make a form's Origin "null" */
+	mhd.add_response_header(r, "X-Frame-Options", "DENY");
 	if (cookie)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+		mhd.add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 	if (location)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
-	rc = MHD_queue_response(c, (unsigned)status, r);
-	MHD_destroy_response(r);
+		mhd.add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
+	rc = mhd.queue_response(c, (unsigned)status, r);
+	mhd.destroy_response(r);
 	return rc;
 }
 
@@ -163,8 +206,8 @@ static int in_list(char list[][320], int n, const char *s)
 static int door(Server *sv, struct MHD_Connection *c, const char *url, const char *method, Request *r,
                 enum MHD_Result *rc)
 {
-	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *host = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const char *len = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	int bearer, in_query, post = strcmp(method, "POST") == 0;
 	const char *t;
 	if (!in_list(sv->hosts, sv->nhosts, host)) {
@@ -190,8 +233,8 @@ static int door(Server *sv, struct MHD_Connection *c, const char *url, const cha
 		return 1;
 	}
 	if (post) {
-		const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-		const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+		const char *origin = mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+		const char *site = mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
 		int foreign = (origin && !in_list(sv->origins, sv->nhosts, origin)) ||
 		              (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0);
 		/* A cookie goes with any request a browser makes: such a POST must say it comes from the page. */
@@ -223,7 +266,7 @@ static enum MHD_Result add_argument(void *ud, enum MHD_ValueKind kind, const cha
 static void push_request(Server *sv, struct MHD_Connection *c, const char *url, const char *method, Request *r)
 {
 	lua_State *L = sv->L;
-	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *type = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	char form[65];
 	lua_createtable(L, 0, 8);
 	lua_pushstring(L, method);
@@ -231,7 +274,7 @@ static void push_request(Server *sv, struct MHD_Connection *c, const char *url, 
 	lua_pushstring(L, url);
 	lua_setfield(L, -2, "path");
 	lua_newtable(L);
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_argument, L);
+	mhd.get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_argument, L);
 	lua_setfield(L, -2, "query");
 	lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
 	lua_setfield(L, -2, "body");
@@ -290,7 +333,7 @@ static enum MHD_Result render(Server *sv, struct MHD_Connection *c, Request *r, 
 			r->since_ms = clock_mono_ms();
 			r->next = sv->offered;
 			sv->offered = r;
-			MHD_suspend_connection(c);
+			mhd.suspend_connection(c);
 			return MHD_YES;
 		}
 		r->settled = 1;
@@ -411,7 +454,7 @@ static void settle(Server *sv)
 			buf_adds(&r->msg, "the runner has not taken the answer yet; it stays offered");
 		r->settled = 1;
 		*p = r->next;
-		MHD_resume_connection(r->conn);
+		mhd.resume_connection(r->conn);
 	}
 }
 
@@ -599,6 +642,7 @@ int serve_command(lua_State *L, const Options *opt)
 	sv.L = L;
 	sv.h = h;
 	sv.url = opt->url;
+	mhd_load(L);
 	listen_parse(L, listen, &sa);
 	lua_newtable(L);   /* keeps the tokens' strings */
 	lua_pushvalue(L, -1);
@@ -634,7 +678,7 @@ int serve_command(lua_State *L, const Options *opt)
 	luaL_setfuncs(L, db_functions, 1);
 	lua_setfield(L, LUA_REGISTRYINDEX, "understudy.serve.db");
 
-	d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, ntohs(sa.sin_port), NULL, NULL, handle, &sv,
+	d = mhd.start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, ntohs(sa.sin_port), NULL, NULL, handle, &sv,
 	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
@@ -643,7 +687,7 @@ int serve_command(lua_State *L, const Options *opt)
 	                     MHD_OPTION_END);
 	if (!d)
 		host_fail(L, EXIT_USAGE, "serve: cannot listen on %s: %s", listen, strerror(errno));
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	info = mhd.get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	port = info ? info->port : ntohs(sa.sin_port);
 	inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof addr);
 	snprintf(where, sizeof where, "%s:%u", addr, port);
@@ -679,7 +723,7 @@ int serve_command(lua_State *L, const Options *opt)
 	fflush(stderr);
 
 	while (!host_interrupted) {
-		MHD_run_wait(d, SETTLE_MS);
+		mhd.run_wait(d, SETTLE_MS);
 		if (sv.offered)
 			settle(&sv);
 	}
@@ -691,10 +735,10 @@ int serve_command(lua_State *L, const Options *opt)
 		buf_reset(&r->msg);
 		buf_adds(&r->msg, "the server stopped before the runner took the answer; it stays offered");
 		r->settled = 1;
-		MHD_resume_connection(r->conn);
+		mhd.resume_connection(r->conn);
 	}
-	MHD_run(d);
-	MHD_stop_daemon(d);
+	mhd.run(d);
+	mhd.stop_daemon(d);
 	host_interrupt_forget(L);
 	fprintf(stderr, "understudy: serve stopped\n");
 	return EXIT_OK;
