@@ -2,6 +2,8 @@
  * bench_floor.c: the floors make bench compares understudy with: plain
  * SQLite doing the same writes with nothing around them.
  * usage: bench_floor insert DB N   N step rows, one prepared statement, one transaction
+ *        bench_floor bare DB N     the same rows into a table of the same columns, without its
+ *                                  keys and indexes: a bare prepared insert
  *        bench_floor commit DB N   N rows, each in its own synchronous commit (WAL)
  */
 #include <sqlite3.h>
@@ -24,6 +26,15 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS steps_manual ON steps(pipeline, name, inputs, output, status, secret,"
 	" how, duration_ms, candidate_agrees, operator, secret_hash) WHERE kind = 'manual';";
 
+/* The same columns, nothing more. */
+static const char bare_schema[] =
+	"PRAGMA journal_mode = WAL;"
+	"CREATE TABLE IF NOT EXISTS steps (id INTEGER PRIMARY KEY, run INTEGER, pipeline TEXT, seq INTEGER,"
+	" name TEXT, occurrence INTEGER, kind TEXT, how TEXT, instructions TEXT, inputs TEXT, output TEXT,"
+	" replayable INTEGER DEFAULT 1, status TEXT, error TEXT, secret INTEGER DEFAULT 0, secret_hash TEXT,"
+	" candidate_output TEXT, candidate_agrees INTEGER, candidate_source TEXT, replay_of INTEGER, operator TEXT,"
+	" started_at TEXT, finished_at TEXT, duration_ms INTEGER);";
+
 static const char insert[] =
 	"INSERT INTO steps (run, pipeline, seq, name, occurrence, kind, how, output, status,"
 	" operator, started_at, finished_at, duration_ms) VALUES (1, 'bench', ?, ?, ?, ?, 'run', ?, 'ok',"
@@ -33,13 +44,15 @@ int main(int argc, char **argv)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	int each, n;
+	int each, bare, n;
 	char out[32];
-	if (argc != 4 || (strcmp(argv[1], "insert") != 0 && strcmp(argv[1], "commit") != 0)) {
-		fputs("usage: bench_floor insert|commit DB N\n", stderr);
+	if (argc != 4 || (strcmp(argv[1], "insert") != 0 && strcmp(argv[1], "bare") != 0 &&
+	                  strcmp(argv[1], "commit") != 0)) {
+		fputs("usage: bench_floor insert|bare|commit DB N\n", stderr);
 		return 2;
 	}
 	each = strcmp(argv[1], "commit") == 0;
+	bare = strcmp(argv[1], "bare") == 0;
 	n = atoi(argv[3]);
 	/* A new database each time, as a first run of understudy has. */
 	static const char *const suffixes[] = { "", "-wal", "-shm" };
@@ -48,7 +61,8 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof path, "%s%s", argv[2], suffixes[i]);
 		unlink(path);
 	}
-	if (sqlite3_open(argv[2], &db) != SQLITE_OK || sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_open(argv[2], &db) != SQLITE_OK ||
+	    sqlite3_exec(db, bare ? bare_schema : schema, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, each ? "PRAGMA synchronous = FULL" : "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, insert, -1, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "bench_floor: %s\n", sqlite3_errmsg(db));
