@@ -178,7 +178,8 @@ print(manual("again", "And now?", { choices = { "staging", "prod", "preview" } }
 print(manual("ship", "Ship it?", { type = "boolean" }))
 LUA
 	# Left arrow then a letter mends "prd"; Tab finishes "pre"; Tab on "pr" lists both; on "y" gives yes.
-	pty 'expect target [1-3]> \nsend prd\\x1b[Do\\r\nexpect again [1-3]> \nsend pr\\t\nexpect prod  preview\nsend e\\t\\r\nexpect ship [y/n]> \nsend y\\t\\r\n' run e.lua
+	# (A pause after each prompt: keys typed before the line editor takes the terminal are echoed by it.)
+	pty 'expect target [1-3]> \nsleep 200\nsend prd\\x1b[Do\\r\nexpect again [1-3]> \nsleep 200\nsend pr\\t\nexpect prod  preview\nsend e\\t\\r\nexpect ship [y/n]> \nsleep 200\nsend y\\t\\r\n' run e.lua
 	same "$CODE" 0
 	same "$(sql "SELECT group_concat(output, ' ') FROM (SELECT * FROM steps ORDER BY id) AS t")" '"prod" "preview" true'
 	lacks "$OUT" "[D"
