@@ -99,7 +99,10 @@ $(BUILD)/bench_floor: tests/bench_floor.c
 $(BUILD)/bench_floor_pg: tests/bench_floor_pg.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs libpq)
 
-bench: understudy $(BUILD)/benchrun $(BUILD)/bench_floor $(BUILD)/bench_floor_pg
+$(BUILD)/loadgen: tests/loadgen.c
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+bench: understudy $(BUILD)/benchrun $(BUILD)/bench_floor $(BUILD)/bench_floor_pg $(BUILD)/loadgen
 	@UNDERSTUDY=$(CURDIR)/understudy TEST_BIN=$(CURDIR)/$(BUILD) bash tests/bench
 
 .PHONY: bench
