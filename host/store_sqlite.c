@@ -19,6 +19,7 @@
 #define WAIT_SAY_MS 1000      /* a wait for another process's lock is told after this */
 #define STOP_GRACE_MS 1000    /* a stopping run still waits this long for the lock: its last rows */
 #define QUICK_CHECK_BYTES (8 << 20)   /* histories up to this size are checked at every open */
+#define KEPT_MAX 8            /* statements kept prepared for the reads asked often */
 
 typedef struct SqliteStore {
 	Store base;
@@ -26,6 +27,8 @@ typedef struct SqliteStore {
 	char *key_path;           /* PATH-key: the key for secret answers */
 	int current;              /* the schema is this version's: no migration */
 	sqlite3_stmt *insert_step, *insert_log, *insert_totals;
+	struct { const char *sql; sqlite3_stmt *st; } kept[KEPT_MAX];   /* prepare_kept's: the reads asked often */
+	int nkept;
 	int64_t busy_since_ms;
 	int64_t stop_seen_ms;     /* when a wait first saw the stop; 0: not yet */
 	int busy_said;
@@ -441,6 +444,8 @@ static void sq_close(Store *s)
 	sqlite3_finalize(q->insert_step);
 	sqlite3_finalize(q->insert_log);
 	sqlite3_finalize(q->insert_totals);
+	for (int i = 0; i < q->nkept; i++)
+		sqlite3_finalize(q->kept[i].st);
 	sqlite3_close_v2(q->db);
 	store_free(s);
 	free(q->key_path);
@@ -749,14 +754,55 @@ static sqlite3_stmt *prepare(SqliteStore *q, const char *sql, const char *what, 
 	return st;
 }
 
+/*
+ * prepare, for a read asked again and again (the waiting steps, the
+ * offered answers: the page and every runner that waits ask them): the
+ * statement of the static text sql is kept, prepared once, and finish
+ * resets it.
+ */
+static sqlite3_stmt *prepare_kept(SqliteStore *q, const char *sql, const char *what, const char *types,
+                                  const char *const *params, const int64_t *ints)
+{
+	sqlite3_stmt *st = NULL;
+	int i;
+	for (i = 0; i < q->nkept && q->kept[i].sql != sql; i++)
+		;
+	if (i < q->nkept) {
+		st = q->kept[i].st;
+	} else if (q->nkept < KEPT_MAX) {
+		if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+			sq_fail(q, what);
+			return NULL;
+		}
+		q->kept[q->nkept].sql = sql;
+		q->kept[q->nkept++].st = st;
+	} else {
+		return prepare(q, sql, what, types, params, ints);
+	}
+	for (i = 0; types[i]; i++)
+		if (types[i] == 't')
+			bind_text(st, i + 1, params[i]);
+		else
+			sqlite3_bind_int64(st, i + 1, ints[i]);
+	return st;
+}
+
 /* Step to the end of st: SQLITE_DONE gives 0, a callback's stop its value, an error -1 with what. */
 static int finish(SqliteStore *q, sqlite3_stmt *st, int rc, int stopped, const char *what)
 {
+	int kept = 0;
 	if (!stopped && rc != SQLITE_DONE) {
 		sq_fail(q, what);
 		stopped = -1;
 	}
-	sqlite3_finalize(st);
+	for (int i = 0; i < q->nkept && !kept; i++)
+		kept = q->kept[i].st == st;
+	if (kept) {
+		sqlite3_reset(st);   /* its read ends here: no lock is held until the next */
+		sqlite3_clear_bindings(st);
+	} else {
+		sqlite3_finalize(st);
+	}
 	return stopped;
 }
 
@@ -1504,7 +1550,7 @@ static int sq_waits(Store *s, const StoreWaitFilter *f, StoreWaitFn fn, void *ud
 	const char *params[4] = { NULL, NULL, f->pipeline, f->step };
 	int64_t ints[4] = { f->id, f->run, 0, 0 };
 	const char *what = "cannot read the waiting steps";
-	sqlite3_stmt *st = prepare(q, f->open ? open_sql : all_sql, what, "iitt", params, ints);
+	sqlite3_stmt *st = prepare_kept(q, f->open ? open_sql : all_sql, what, "iitt", params, ints);
 	int rc, stopped = 0;
 	if (!st)
 		return -1;
@@ -1547,7 +1593,7 @@ static int sq_offers(Store *s, int64_t wait, int64_t id, StoreOfferFn fn, void *
 	SqliteStore *q = (SqliteStore *)s;
 	int64_t ints[2] = { wait, id };
 	const char *what = "cannot read the offered answers";
-	sqlite3_stmt *st = prepare(q, sql, what, "ii", NULL, ints);
+	sqlite3_stmt *st = prepare_kept(q, sql, what, "ii", NULL, ints);
 	int rc, stopped = 0;
 	if (!st)
 		return -1;
