@@ -189,6 +189,19 @@ typedef int (*StoreCheckFn)(void *ud, const StoreCheck *check);
 typedef int (*StoreWaitFn)(void *ud, const StoreWait *wait);
 typedef int (*StoreOfferFn)(void *ud, const StoreOffer *offer);
 
+/* One step's original executions (not replays, not a dry run's) in a batch of rows, for step_totals. */
+typedef struct StoreTotal {
+	const char *pipeline, *name, *last_kind, *last_how;
+	int64_t executions, manual, autos;
+} StoreTotal;
+
+/*
+ * Count rows (n of them) into t, which has room for cap steps (*nt used):
+ * returns how many rows were counted, stopping before a row of a step t
+ * has no room for (the caller writes t out, then counts on from there).
+ */
+size_t store_totals_count(const StoreStep *rows, size_t n, StoreTotal *t, size_t cap, size_t *nt);
+
 /*
  * Report's queries mark where the window's condition goes with
  * STORE_WINDOW, a comment: without a window the text runs as it is (and

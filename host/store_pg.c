@@ -189,9 +189,8 @@ static const char *const migrations[] = {
 	/* 4: dry runs, marked. */
 	"ALTER TABLE runs ADD COLUMN dry boolean NOT NULL DEFAULT false;",
 	/*
-	 * 5: report reads each step's counts from step_totals, kept by a
-	 * trigger in the transaction that inserts the steps (only for rows
-	 * really inserted).
+	 * 5: report reads each step's counts from step_totals, kept in the
+	 * transaction that inserts the steps (pg_batch).
 	 */
 	"CREATE TABLE step_totals ("
 	"  pipeline text NOT NULL,"
@@ -206,19 +205,7 @@ static const char *const migrations[] = {
 	"INSERT INTO step_totals SELECT t.pipeline, t.name, t.n, t.m, t.a, l.kind, l.how FROM"
 	" (SELECT pipeline, name, count(*) AS n, count(*) FILTER (WHERE kind = 'manual') AS m,"
 	"  count(*) FILTER (WHERE kind = 'auto') AS a, max(id) AS last"
-	"  FROM steps WHERE how NOT IN ('replay', 'dry') GROUP BY pipeline, name) t JOIN steps l ON l.id = t.last;"
-	"CREATE FUNCTION understudy_step_totals() RETURNS trigger LANGUAGE plpgsql AS $$"
-	" BEGIN"
-	"  INSERT INTO step_totals VALUES (NEW.pipeline, NEW.name, 1, (NEW.kind = 'manual')::int, (NEW.kind = 'auto')::int,"
-	"   NEW.kind, NEW.how)"
-	"  ON CONFLICT (pipeline, name) DO UPDATE SET executions = step_totals.executions + 1,"
-	"   manual_executions = step_totals.manual_executions + excluded.manual_executions,"
-	"   auto_executions = step_totals.auto_executions + excluded.auto_executions,"
-	"   last_kind = excluded.last_kind, last_how = excluded.last_how;"
-	"  RETURN NULL;"
-	" END $$;"
-	"CREATE TRIGGER steps_totals AFTER INSERT ON steps FOR EACH ROW"
-	" WHEN (NEW.how NOT IN ('replay', 'dry')) EXECUTE FUNCTION understudy_step_totals();",
+	"  FROM steps WHERE how NOT IN ('replay', 'dry') GROUP BY pipeline, name) t JOIN steps l ON l.id = t.last;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -248,12 +235,21 @@ static const char finish_sql[] = "UPDATE runs SET status = $2, error = $3, finis
 static const char interrupt_sql[] =
 	"UPDATE runs SET status = 'interrupted', error = $1, finished_at = $2 WHERE id = $3 AND status = 'running'";
 
+static const char totals_sql[] =
+	"INSERT INTO step_totals VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pipeline, name) DO UPDATE SET"
+	" executions = step_totals.executions + excluded.executions,"
+	" manual_executions = step_totals.manual_executions + excluded.manual_executions,"
+	" auto_executions = step_totals.auto_executions + excluded.auto_executions,"
+	" last_kind = excluded.last_kind, last_how = excluded.last_how";
+
 static const struct {
 	const char *name, *sql;
 } statements[] = {
 	{ "us_step", step_sql }, { "us_step_id", step_id_sql }, { "us_log", log_sql }, { "us_log_id", log_id_sql },
-	{ "us_run", run_sql }, { "us_run_id", run_id_sql }, { "us_finish", finish_sql },
+	{ "us_run", run_sql }, { "us_run_id", run_id_sql }, { "us_finish", finish_sql }, { "us_totals", totals_sql },
 };
+
+#define TOTALS_MAX 32   /* distinct steps counted at once; more are sent in turns */
 
 #define NSTATEMENTS ((int)(sizeof statements / sizeof statements[0]))
 
@@ -1128,6 +1124,22 @@ static int pg_batch(PgStore *p, PGconn *conn, const volatile sig_atomic_t *stop,
 		params_step(&q, &steps[i]);
 		n += sent = pg_send_params(conn, prepared, steps[i].id ? "us_step_id" : "us_step",
 		                           steps[i].id ? step_id_sql : step_sql, &q);
+	}
+	/* The steps' totals, in the same transaction: a batch sent again after a lost one counts once. */
+	for (size_t done = 0, nt = 0; sent && done < nsteps; nt = 0) {
+		StoreTotal t[TOTALS_MAX];
+		done += store_totals_count(steps + done, nsteps - done, t, TOTALS_MAX, &nt);
+		for (size_t i = 0; sent && i < nt; i++) {
+			params_free(&q);
+			param_text(&q, t[i].pipeline);
+			param_text(&q, t[i].name);
+			param_int(&q, t[i].executions, 0, 0);
+			param_int(&q, t[i].manual, 0, 0);
+			param_int(&q, t[i].autos, 0, 0);
+			param_text(&q, t[i].last_kind);
+			param_text(&q, t[i].last_how);
+			n += sent = pg_send_params(conn, prepared, "us_totals", totals_sql, &q);
+		}
 	}
 	for (size_t i = 0; sent && i < nlogs; i++) {
 		params_log(&q, &logs[i]);

@@ -596,18 +596,12 @@ static int insert_log(sqlite3_stmt *st, const StoreLog *l)
 	return rc;
 }
 
-/* One step's executions in a batch, for step_totals. */
-typedef struct Total {
-	const char *pipeline, *name, *last_kind, *last_how;
-	int64_t executions, manual, autos;
-} Total;
-
 #define TOTALS_MAX 32   /* distinct steps counted at once; more are added in turns */
 
-/* Add the counted steps to step_totals, and count afresh. */
-static int totals_add(sqlite3_stmt *st, Total *t, size_t *n)
+/* Add the counted steps to step_totals. */
+static int totals_add(sqlite3_stmt *st, const StoreTotal *t, size_t n)
 {
-	for (size_t i = 0; i < *n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		sqlite3_reset(st);
 		bind_text(st, 1, t[i].pipeline);
 		bind_text(st, 2, t[i].name);
@@ -619,43 +613,26 @@ static int totals_add(sqlite3_stmt *st, Total *t, size_t *n)
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return -1;
 	}
-	*n = 0;
 	return 0;
 }
 
 /*
  * Insert rows with the statements (in a transaction of the caller's), and
- * count the original executions (not replays, not a dry run's) into
- * step_totals, one statement per step in the batch; 0 or -1.
+ * count the original executions into step_totals, one statement per step
+ * in the batch; 0 or -1.
  */
 static int insert_rows(sqlite3_stmt *ins_step, sqlite3_stmt *ins_log, sqlite3_stmt *ins_totals,
                        const StoreStep *steps, size_t nsteps, const StoreLog *logs, size_t nlogs)
 {
-	Total t[TOTALS_MAX];
-	size_t nt = 0;
-	for (size_t i = 0; i < nsteps; i++) {
-		const StoreStep *r = &steps[i];
-		size_t k = 0;
-		if (insert_step(ins_step, r) != SQLITE_DONE)
+	StoreTotal t[TOTALS_MAX];
+	for (size_t i = 0; i < nsteps; i++)
+		if (insert_step(ins_step, &steps[i]) != SQLITE_DONE)
 			return -1;
-		if (strcmp(r->how, "replay") == 0 || strcmp(r->how, "dry") == 0)
-			continue;
-		while (k < nt && !(strcmp(t[k].name, r->name) == 0 && strcmp(t[k].pipeline, r->pipeline) == 0))
-			k++;
-		if (k == nt) {
-			if (nt == TOTALS_MAX && totals_add(ins_totals, t, &nt))
-				return -1;
-			k = nt++;
-			t[k] = (Total){ r->pipeline, r->name, NULL, NULL, 0, 0, 0 };
-		}
-		t[k].executions++;
-		t[k].manual += r->kind[0] == 'm';
-		t[k].autos += r->kind[0] == 'a';
-		t[k].last_kind = r->kind;
-		t[k].last_how = r->how;
+	for (size_t done = 0, nt = 0; done < nsteps; nt = 0) {
+		done += store_totals_count(steps + done, nsteps - done, t, TOTALS_MAX, &nt);
+		if (totals_add(ins_totals, t, nt))
+			return -1;
 	}
-	if (totals_add(ins_totals, t, &nt))
-		return -1;
 	for (size_t i = 0; i < nlogs; i++)
 		if (insert_log(ins_log, &logs[i]) != SQLITE_DONE)
 			return -1;

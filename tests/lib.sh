@@ -63,7 +63,7 @@ history_dump() {
 # history_reset: no history at all again.
 history_reset() {
 	if on_pg; then
-		psql -Xq -d "$UNDERSTUDY_DB" -c "DROP TABLE IF EXISTS offers, waits, logs, step_totals, steps, runs, understudy_meta CASCADE; DROP FUNCTION IF EXISTS understudy_step_totals" 2>/dev/null
+		psql -Xq -d "$UNDERSTUDY_DB" -c "DROP TABLE IF EXISTS offers, waits, logs, step_totals, steps, runs, understudy_meta CASCADE" 2>/dev/null
 	else
 		rm -f "$UNDERSTUDY_DB" "$UNDERSTUDY_DB"-wal "$UNDERSTUDY_DB"-shm
 	fi

@@ -211,7 +211,6 @@ LUA
 	# As schema 3 left it: no dry column, no step totals.
 	if on_pg; then
 		sql "ALTER TABLE runs DROP COLUMN dry; DROP TABLE step_totals;
-			DROP TRIGGER steps_totals ON steps; DROP FUNCTION understudy_step_totals;
 			UPDATE understudy_meta SET value = '3' WHERE key = 'schema_version'"
 	else
 		sql "ALTER TABLE runs DROP COLUMN dry; DROP TABLE step_totals; PRAGMA user_version = 3"
