@@ -46,6 +46,7 @@ typedef struct Asking {
 	const char *last;          /* the prompt's last line: the editor shows it, with the countdown */
 	Buf shown;
 	wchar_t wide[SHOWN_MAX];
+	struct Editor *editor;     /* the terminal's line editor, or NULL: read as read_plain does */
 	const char *words[WORDS_MAX];   /* what Tab completes: the choices, y/n, done/fail */
 	int nwords;
 } Asking;
@@ -317,7 +318,7 @@ static unsigned char edit_complete(EditLine *el, int ch)
 		buf_free(&typed);
 		if (n == 0)
 			return CC_ERROR;
-		Editor *e = a->h->editor;
+		Editor *e = a->editor;
 		fputc('\n', e->out);
 		for (int i = 0; i < n; i++)
 			fprintf(e->out, "  %s", match[i]);
@@ -517,13 +518,12 @@ static int json_open(const char *text)
 
 /*
  * Read an answer: one line, or the lines of a JSON document until it
- * closes. On a terminal (not for a secret) through the editor, else as
- * read_plain. The answer goes to a->typed.
+ * closes; through a->editor when there is one (a terminal, not a
+ * secret), else as read_plain. The answer goes to a->typed.
  */
 static int read_answer(Asking *a, const char *prompt)
 {
-	Host *h = a->h;
-	Editor *e = h->tty && !a->sp->secret && a->from_stdin && isatty(STDERR_FILENO) ? editor_get(h) : NULL;
+	Editor *e = a->editor;
 	for (;;) {
 		int rc;
 		a->more = a->doc.len > 0;
@@ -721,7 +721,8 @@ const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 		buf_free(&rest);
 	}
 	a.deadline = sp->timeout_ms ? clock_mono_ms() + sp->timeout_ms : -1;
-	if (h->tty && !sp->secret && isatty(STDERR_FILENO)) {
+	a.editor = h->tty && !sp->secret && isatty(STDERR_FILENO) ? editor_get(h) : NULL;
+	if (a.editor) {
 		/* What Tab completes, and what Up brings back. */
 		static const char *const yes_no[] = { "yes", "no" }, *const done_fail[] = { "done", "fail: " };
 		if (sp->type == T_CHOICE) {
@@ -734,8 +735,7 @@ const char *prompt_answer(lua_State *L, Host *h, const Spec *sp, int occurrence)
 			const char *const *w = sp->type == T_BOOLEAN ? yes_no : done_fail;
 			a.words[0] = w[0], a.words[1] = w[1], a.nwords = 2;
 		}
-		if (editor_get(h))
-			editor_history(h->editor, h, sp);
+		editor_history(a.editor, h, sp);
 	}
 	for (;;) {
 		int rc = read_answer(&a, buf_str(prompt));

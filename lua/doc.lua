@@ -143,15 +143,12 @@ local function blocks(a)
   add("h1", title)
   if intro then add("pre", intro) end
   local h = a.history
-  local verdicts, counts, latest = {}, {}, nil
+  local verdicts, complete, latest = {}, 0, h and h.latest
   if h then
     local _, steps = report.report_table(h.report, a.min_runs)
     for _, s in ipairs(steps) do verdicts[s.step] = s end
     for _, r in ipairs(h.runs) do
-      if r.status == "ok" and not r.dry then
-        counts.complete = (counts.complete or 0) + 1
-        latest = latest or r
-      end
+      if r.status == "ok" and not r.dry then complete = complete + 1 end
     end
   end
   local where = a.script and string.format("Pipeline `%s`, script `%s`.", a.pipeline, a.script)
@@ -160,7 +157,7 @@ local function blocks(a)
     add("p", where .. " Never run: this document comes from the source alone.")
   else
     add("p", string.format("%s %s in the record%s; the steps as the latest complete one ran them.", where,
-      counts.complete == 1 and "1 complete run" or string.format("%d complete runs", counts.complete or 0),
+      complete == 1 and "1 complete run" or string.format("%d complete runs", complete),
       latest and string.format(" (run %d)", latest.id) or ""))
   end
   -- A step's manual executions: operators, human time.
@@ -301,12 +298,6 @@ manual = every manual execution }), html, dates, min_runs }. ]]
 function M.text(a)
   if a.script and not a.source then a.source = assert(check.source(a.script)) end
   a.steps = a.source and check.steps(a.source) or {}
-  if a.history and a.history.latest then
-    -- ordered_steps reads the latest complete run from the runs list: give it its steps.
-    for _, r in ipairs(a.history.runs) do
-      if r.id == a.history.latest.id then r.steps = a.history.latest.steps end
-    end
-  end
   local list = blocks(a)
   return a.html and html(list) or markdown(list)
 end

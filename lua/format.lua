@@ -11,6 +11,12 @@ function M.value(text)
   return text
 end
 
+-- The same, but an absent column stays nil.
+function M.decode(text)
+  if text == nil then return nil end
+  return M.value(text)
+end
+
 -- An ISO time from the record (UTC) as people read it: in local time, with its zone
 -- (TZ says which): 2026-11-28 11:19:07 CET; "" for none.
 function M.when(iso)

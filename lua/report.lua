@@ -5,13 +5,8 @@ local M = {}
 
 local format = require "understudy.format"
 local rules = require "understudy.rules"
-local value, orNull, cut, duration = format.value, format.orNull, format.cut, format.duration
+local value, decode, orNull, cut, duration = format.value, format.decode, format.orNull, format.cut, format.duration
 
--- A JSON column's text as a value; nil stays nil.
-local function decode(text)
-  if text == nil then return nil end
-  return value(text)
-end
 
 -- Write text wrapped at 80 columns (the terminal's width, when it is narrower);
 -- continuation lines indented by indent.

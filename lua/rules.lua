@@ -3,13 +3,7 @@ local json = require "understudy.json"
 
 local M = {}
 
--- A JSON column's text as a value (nil stays nil, text that is not JSON stays text).
-local function decode(text)
-  if text == nil then return nil end
-  local ok, v = pcall(json.decode, text)
-  if ok then return v end
-  return text
-end
+local decode = require("understudy.format").decode
 
 -- The record of one step as groups of identical executions: { inputs = text, values = table|nil, output = text, n }.
 function M.groups(answers)
