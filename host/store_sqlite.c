@@ -18,13 +18,16 @@
 #define BUSY_TIMEOUT_MS 60000
 #define WAIT_SAY_MS 1000      /* a wait for another process's lock is told after this */
 #define STOP_GRACE_MS 1000    /* a stopping run still waits this long for the lock: its last rows */
-#define QUICK_CHECK_BYTES (8 << 20)   /* histories up to this size are checked at every open */
+#define QUICK_CHECK_BYTES (8 << 20)   /* histories up to this size are checked when they open changed */
+#define STAMP_MAX 160
 #define KEPT_MAX 8            /* statements kept prepared for the reads asked often */
 
 typedef struct SqliteStore {
 	Store base;
 	sqlite3 *db;
 	char *key_path;           /* PATH-key: the key for secret answers */
+	char *checked_path;       /* PATH-checked: the file as it was left checked (stamp_of) */
+	char stamp[STAMP_MAX];    /* what PATH-checked said at open; "" when it was missing */
 	int current;              /* the schema is this version's: no migration */
 	sqlite3_stmt *insert_step, *insert_log, *insert_totals;
 	struct { const char *sql; sqlite3_stmt *st; } kept[KEPT_MAX];   /* prepare_kept's: the reads asked often */
@@ -308,16 +311,68 @@ static int on_busy(void *ud, int count)
 }
 
 /*
- * A small history is checked for damage at every open (quick_check reads
- * every page, so a large one is checked by backup instead). 0, or -1
- * with what to do in the error.
+ * The database file as a clean close left it: which file, its size and
+ * its last change. Any write to it changes the change time, which no
+ * program can set back, so a file that still matches was not touched.
  */
-static int check_damage(SqliteStore *q, off_t size)
+static void stamp_of(const struct stat *st, char out[STAMP_MAX])
+{
+	snprintf(out, STAMP_MAX, "%ju %ju %jd %jd.%09ld %jd.%09ld\n", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino,
+	         (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+	         (intmax_t)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+}
+
+/* Read PATH-checked into q->stamp ("" when missing or unreadable). */
+static void stamp_read(SqliteStore *q)
+{
+	int fd = open(q->checked_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = fd < 0 ? -1 : read(fd, q->stamp, STAMP_MAX - 1);
+	q->stamp[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * After a clean close, record the file as it is now, so that the next
+ * open needs no check: unless the file is larger than is checked, or
+ * is as it was recorded already. A stamp left half written matches no
+ * file, and then the next open checks.
+ */
+static void stamp_write(SqliteStore *q)
+{
+	char now[STAMP_MAX];
+	struct stat st;
+	int fd;
+	if (stat(q->base.where, &st) != 0 || st.st_size > QUICK_CHECK_BYTES)
+		return;
+	stamp_of(&st, now);
+	if (strcmp(now, q->stamp) == 0)
+		return;
+	fd = open(q->checked_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, now, strlen(now)) < 0)
+		unlink(q->checked_path);
+	close(fd);
+}
+
+/*
+ * A small history is checked for damage when it opens changed since a
+ * clean close recorded it (PRAGMA quick_check reads every page, so a
+ * large one is checked by backup instead). 0, or -1 with what to do in
+ * the error.
+ */
+static int check_damage(SqliteStore *q, const struct stat *file)
 {
 	const char *where = q->base.where, *first = NULL;
+	char now[STAMP_MAX];
 	sqlite3_stmt *st;
 	int rc;
-	if (size > QUICK_CHECK_BYTES)
+	if (file->st_size > QUICK_CHECK_BYTES)
+		return 0;
+	stamp_read(q);
+	stamp_of(file, now);
+	if (strcmp(now, q->stamp) == 0)
 		return 0;
 	if (sqlite3_prepare_v2(q->db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
 		sq_fail(q, "cannot check the history");
@@ -366,7 +421,7 @@ static Store *sq_open(const char *path, int create, const volatile sig_atomic_t 
 		configured = 1;
 	}
 	if (!q || store_init(&q->base, &store_sqlite_methods, path, stop) ||
-	    asprintf(&q->key_path, "%s-key", path) < 0) {
+	    asprintf(&q->key_path, "%s-key", path) < 0 || asprintf(&q->checked_path, "%s-checked", path) < 0) {
 		if (q)
 			store_free(&q->base);
 		free(q);
@@ -399,7 +454,7 @@ static Store *sq_open(const char *path, int create, const volatile sig_atomic_t 
 	sqlite3_busy_handler(q->db, on_busy, q);
 	/* The WAL stays in place at close: sq_close folds it back itself. */
 	sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	if (check_ours(q) || check_damage(q, stat(path, &st) == 0 ? st.st_size : 0))
+	if (check_ours(q) || stat(path, &st) != 0 || check_damage(q, &st))
 		goto fail_store;
 	/*
 	 * WAL before any write; only a history that is ours gets here. Commits
@@ -435,11 +490,13 @@ static void sq_close(Store *s)
 	/*
 	 * Fold the WAL back into the database and empty it, unless another
 	 * process is reading right now (no waiting at exit): a copy of the
-	 * database file alone is then the whole history.
+	 * database file alone is then the whole history. Then record the
+	 * file as checked: it was, or it matched its stamp, when it opened.
 	 */
 	if (q->usable) {
 		sqlite3_busy_handler(q->db, NULL, NULL);
-		sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		if (sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
+			stamp_write(q);
 	}
 	sqlite3_finalize(q->insert_step);
 	sqlite3_finalize(q->insert_log);
@@ -449,6 +506,7 @@ static void sq_close(Store *s)
 	sqlite3_close_v2(q->db);
 	store_free(s);
 	free(q->key_path);
+	free(q->checked_path);
 	free(q);
 }
 
@@ -1292,7 +1350,7 @@ static int check_key(SqliteStore *q)
 }
 
 /* The files of a history: the database, its key, and SQLite's journals. */
-static const char *const history_suffixes[] = { "", "-key", "-wal", "-shm", "-journal" };
+static const char *const history_suffixes[] = { "", "-key", "-wal", "-shm", "-journal", "-checked" };
 #define NSUFFIXES (sizeof history_suffixes / sizeof history_suffixes[0])
 
 /* Is path one of the history's own files? */

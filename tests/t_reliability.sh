@@ -220,14 +220,19 @@ LUA
 	has "$OUT" "wait"
 }
 
-# A history of a few hundred steps with one page in the middle overwritten.
-damaged_history() {
-	echo 'for i = 1, 300 do auto("s" .. i, function() return string.rep("x", 200) end) end' | write big.lua
-	run_us 0 run big.lua
+# A page in the middle of the history overwritten.
+damage_middle() {
 	local pages
 	pages=$(sqlite3 "$UNDERSTUDY_DB" "PRAGMA page_count")
 	[ "$pages" -gt 10 ] || fail "the history is too small to damage in the middle: $pages pages"
 	head -c 4096 /dev/urandom | dd of="$UNDERSTUDY_DB" bs=4096 seek=$((pages / 2)) conv=notrunc status=none
+}
+
+# A history of a few hundred steps with one page in the middle overwritten.
+damaged_history() {
+	echo 'for i = 1, 300 do auto("s" .. i, function() return string.rep("x", 200) end) end' | write big.lua
+	run_us 0 run big.lua
+	damage_middle
 }
 
 test_sqlite_damaged_history_is_refused_and_left_alone() {
@@ -244,15 +249,36 @@ test_sqlite_damaged_history_is_refused_and_left_alone() {
 	test ! -e copy.db || fail "a damaged history gave a backup"
 }
 
+# The check at open reads every page: it is made only when the file changed since a clean close stamped it.
+test_sqlite_history_is_checked_when_it_changed_since_a_clean_close() {
+	local stamp='%d %i %s %.9Y %.9Z' before
+	echo 'for i = 1, 300 do auto("s" .. i, function() return string.rep("x", 200) end) end' | write big.lua
+	run_us 0 run big.lua
+	same "$(cat "$UNDERSTUDY_DB-checked")" "$(stat -c "$stamp" "$UNDERSTUDY_DB")"
+	before=$(cat "$UNDERSTUDY_DB-checked")
+	# The same damaged file: with a stamp that matches it, it opens unchecked;
+	# with the stamp from before the damage, or none, it is checked and refused.
+	damage_middle
+	stat -c "$stamp" "$UNDERSTUDY_DB" >"$UNDERSTUDY_DB-checked"
+	run_us 0 runs
+	has "$OUT" "big"
+	echo "$before" >"$UNDERSTUDY_DB-checked"
+	run_us 3 runs
+	has "$ERR" "the history is damaged"
+	rm "$UNDERSTUDY_DB-checked"
+	run_us 3 runs
+	has "$ERR" "the history is damaged"
+	test ! -e "$UNDERSTUDY_DB-checked" || fail "a damaged history was stamped as checked"
+}
+
 test_sqlite_backup_checks_integrity_of_a_large_history() {
 	# Too large to be checked at open: backup checks it whole and refuses.
 	echo 'for i = 1, 45000 do auto("s", function() return string.rep("y", 150) end) end' | write big.lua
 	run_us 0 run big.lua
-	local size pages
+	local size
 	size=$(stat -c %s "$UNDERSTUDY_DB")
 	[ "$size" -gt $((8 << 20)) ] || fail "history of $size bytes is checked at open"
-	pages=$(sqlite3 "$UNDERSTUDY_DB" "PRAGMA page_count")
-	head -c 4096 /dev/urandom | dd of="$UNDERSTUDY_DB" bs=4096 seek=$((pages / 2)) conv=notrunc status=none
+	damage_middle
 	run_us 3 backup copy.db
 	has "$ERR" "the history is damaged"
 	test ! -e copy.db || fail "a damaged history gave a backup"
