@@ -1,9 +1,9 @@
 # understudy: make, make test, make asan, make install PREFIX= DESTDIR=, make clean
 
 CC ?= cc
-# libcurl and libpq are loaded when first used (see stdlib/http.c, host/store_pg.c): only their headers here.
-PKGS = lua5.4 sqlite3 jansson libedit
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl libpq libmicrohttpd)
+# libcurl, libpq, libmicrohttpd and libedit are loaded when first used (host/lazy.h): only their headers here.
+PKGS = lua5.4 sqlite3 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl libpq libmicrohttpd libedit)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 ifeq ($(CI),true)
@@ -22,7 +22,7 @@ SRC = host/main.c host/host.c host/run.c host/step.c host/answer.c host/prompt.c
       host/store_sqlite.c $(STORE_PG) host/rows.c \
       host/codec.c host/secret.c host/buf.c host/sha256.c host/path.c host/repl.c \
       host/clock.c host/child.c host/interrupt.c host/outside.c stdlib/stdlib.c stdlib/json.c stdlib/sh.c stdlib/fs.c stdlib/time.c \
-      host/copy.c host/remote.c host/serve.c host/near.c host/progress.c stdlib/log.c stdlib/http.c
+      host/copy.c host/remote.c host/serve.c host/near.c host/progress.c host/lazy.c host/edit.c stdlib/log.c stdlib/http.c
 LUA = lua/prelude.lua lua/format.lua lua/views.lua lua/report.lua lua/rules.lua lua/doc.lua lua/pretty.lua lua/charts.lua lua/serve.lua lua/check.lua
 OBJ = $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
 HDR = $(wildcard host/*.h stdlib/*.h)
@@ -51,7 +51,7 @@ $(BUILD)/test_codec: tests/test_codec.c $(BUILD)/host/codec.o $(BUILD)/host/secr
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/test_store: tests/test_store.c $(BUILD)/host/store.o $(BUILD)/host/store_sqlite.o \
-		$(STORE_PG:%.c=$(BUILD)/%.o) $(BUILD)/host/clock.o $(BUILD)/host/buf.o $(BUILD)/host/path.o
+		$(STORE_PG:%.c=$(BUILD)/%.o) $(BUILD)/host/clock.o $(BUILD)/host/buf.o $(BUILD)/host/path.o $(BUILD)/host/lazy.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs libpq)
 
 $(BUILD)/ptyrun: tests/ptyrun.c

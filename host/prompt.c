@@ -5,9 +5,9 @@
 #include "progress.h"
 #include "terminal.h"
 #include "remote.h"
+#include "edit.h"
 #include "../stdlib/stdlib.h"
 
-#include <histedit.h>
 #include <jansson.h>
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -228,7 +228,7 @@ static int read_plain(Asking *a, const char *prompt)
 static Asking *asking_of(EditLine *el)
 {
 	void *a = NULL;
-	el_wget(el, EL_CLIENTDATA, &a);
+	ed.el_wget(el, EL_CLIENTDATA, &a);
 	return a;
 }
 
@@ -259,7 +259,7 @@ static int edit_getc(EditLine *el, wchar_t *wc)
 		}
 		if (w != WAIT_INPUT) {
 			/* No Lua inside libedit: the line ends here, and what was typed is kept. */
-			const LineInfoW *li = el_wline(el);
+			const LineInfoW *li = ed.el_wline(el);
 			buf_reset(a->typed);
 			wide_to_utf8(li->buffer, (size_t)(li->lastchar - li->buffer), a->typed);
 			a->ended = w;
@@ -283,7 +283,7 @@ static unsigned char edit_tick(EditLine *el, int ch)
 		wchar_t w[SHOWN_MAX];
 		a->restore = 0;
 		utf8_to_wide(buf_str(a->typed), w, SHOWN_MAX);
-		el_winsertstr(el, w);
+		ed.el_winsertstr(el, w);
 	}
 	return CC_REFRESH;
 }
@@ -292,7 +292,7 @@ static unsigned char edit_tick(EditLine *el, int ch)
 static unsigned char edit_complete(EditLine *el, int ch)
 {
 	Asking *a = asking_of(el);
-	const LineInfoW *li = el_wline(el);
+	const LineInfoW *li = ed.el_wline(el);
 	Buf typed = { 0 };
 	const char *match[WORDS_MAX];
 	size_t common = 0;
@@ -330,8 +330,8 @@ static unsigned char edit_complete(EditLine *el, int ch)
 	char cut[SHOWN_MAX];
 	snprintf(cut, sizeof cut, "%.*s", (int)common, match[0]);
 	utf8_to_wide(cut, w, SHOWN_MAX);
-	el_deletestr(el, (int)(li->cursor - li->buffer));
-	el_winsertstr(el, w);
+	ed.el_deletestr(el, (int)(li->cursor - li->buffer));
+	ed.el_winsertstr(el, w);
 	buf_free(&typed);
 	return CC_REFRESH;
 }
@@ -345,28 +345,28 @@ static Editor *editor_get(Host *h)
 	int fd;
 	if (e)
 		return e;
-	if (!(e = calloc(1, sizeof *e)))
+	if (!edit_load() || !(e = calloc(1, sizeof *e)))
 		return NULL;
 	if ((fd = dup(STDERR_FILENO)) >= 0 && !(e->out = fdopen(fd, "w")))
 		close(fd);
 	if (e->out)
-		e->el = el_init("understudy", stdin, e->out, e->out);
-	e->history = history_winit();
+		e->el = ed.el_init("understudy", stdin, e->out, e->out);
+	e->history = ed.history_winit();
 	if (!e->el || !e->history) {
 		h->editor = e;
 		prompt_free(h);
 		return NULL;
 	}
-	history_w(e->history, &ev, H_SETSIZE, PAST_ANSWERS + 1);
-	el_wset(e->el, EL_EDITOR, L"emacs");
-	el_source(e->el, NULL);   /* the person's ~/.editrc, as the REPL reads it */
-	el_wset(e->el, EL_HIST, history_w, e->history);
-	el_wset(e->el, EL_GETCFN, edit_getc);
-	el_wset(e->el, EL_PROMPT, edit_prompt);
-	el_wset(e->el, EL_ADDFN, L"understudy-complete", L"Complete the answer", edit_complete);
-	el_wset(e->el, EL_ADDFN, L"understudy-tick", L"Show the seconds left", edit_tick);
-	el_wset(e->el, EL_BIND, L"^I", L"understudy-complete", NULL);
-	el_wset(e->el, EL_BIND, tick, L"understudy-tick", NULL);
+	ed.history_w(e->history, &ev, H_SETSIZE, PAST_ANSWERS + 1);
+	ed.el_wset(e->el, EL_EDITOR, L"emacs");
+	ed.el_source(e->el, NULL);   /* the person's ~/.editrc, as the REPL reads it */
+	ed.el_wset(e->el, EL_HIST, ed.history_w, e->history);
+	ed.el_wset(e->el, EL_GETCFN, edit_getc);
+	ed.el_wset(e->el, EL_PROMPT, edit_prompt);
+	ed.el_wset(e->el, EL_ADDFN, L"understudy-complete", L"Complete the answer", edit_complete);
+	ed.el_wset(e->el, EL_ADDFN, L"understudy-tick", L"Show the seconds left", edit_tick);
+	ed.el_wset(e->el, EL_BIND, L"^I", L"understudy-complete", NULL);
+	ed.el_wset(e->el, EL_BIND, tick, L"understudy-tick", NULL);
 	h->editor = e;
 	return e;
 }
@@ -377,9 +377,9 @@ void prompt_free(Host *h)
 	if (!e)
 		return;
 	if (e->el)
-		el_end(e->el);
+		ed.el_end(e->el);
 	if (e->history)
-		history_wend(e->history);
+		ed.history_wend(e->history);
 	if (e->out)
 		fclose(e->out);
 	free(e);
@@ -446,14 +446,14 @@ static void editor_history(Editor *e, Host *h, const Spec *sp)
 {
 	Pasts ps = { .n = 0, .inputs = buf_str(&h->step.inputs) };
 	HistEventW ev;
-	history_w(e->history, &ev, H_CLEAR);
+	ed.history_w(e->history, &ev, H_CLEAR);
 	if (sp->type == T_DONE || h->store->m->answers(h->store, h->pipeline, sp->name, past_add, &ps) < 0)
 		buf_reset(&h->store->err);   /* without the past, Up has less to offer; the prompt still works */
 	qsort(ps.p, (size_t)ps.n, sizeof ps.p[0], past_cmp);
 	for (int i = 0; i < ps.n; i++) {
 		wchar_t w[SHOWN_MAX];
 		utf8_to_wide(ps.p[i].text, w, SHOWN_MAX);
-		history_w(e->history, &ev, H_ENTER, w);
+		ed.history_w(e->history, &ev, H_ENTER, w);
 		free(ps.p[i].text);
 	}
 }
@@ -473,8 +473,8 @@ static int read_edited(Asking *a, Editor *e, const char *prompt)
 	fflush(stderr);
 	a->last = last ? last + 1 : prompt;
 	a->ended = -1;
-	el_wset(e->el, EL_CLIENTDATA, a);
-	line = el_wgets(e->el, &n);
+	ed.el_wset(e->el, EL_CLIENTDATA, a);
+	line = ed.el_wgets(e->el, &n);
 	if (a->ended >= 0) {
 		fputc('\n', stderr);
 		return a->ended == WAIT_OFFERED ? PROMPT_OFFERED : a->ended == WAIT_TIMEOUT ? PROMPT_TIMEOUT
@@ -541,7 +541,7 @@ static int read_answer(Asking *a, const char *prompt)
 			wchar_t w[SHOWN_MAX];
 			HistEventW ev;
 			utf8_to_wide(buf_str(a->typed), w, SHOWN_MAX);
-			history_w(e->history, &ev, H_ENTER, w);
+			ed.history_w(e->history, &ev, H_ENTER, w);
 		}
 		if (a->sp->type != T_JSON || !(a->more || json_open(buf_str(a->typed))))
 			return PROMPT_LINE;

@@ -5,8 +5,8 @@
 #include "run.h"
 #include "repl.h"
 #include "terminal.h"
+#include "edit.h"
 
-#include <editline/readline.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@
 #define MAX_MATCHES 1000
 #define CHUNK_DOT_COMMAND (-2)   /* read_chunk: the line is a dot-command */
 
+static int edited;                  /* lines come through libedit: a terminal, and libedit loaded */
 static lua_State *repl_state;       /* for the completion callback */
 static char *matches[MAX_MATCHES + 1];
 static int nmatches;
@@ -157,7 +158,7 @@ static char **complete(const char *text, int start, int end)
 	for (int i = 0; i < nmatches; i++)
 		free(matches[i]);
 	nmatches = 0;
-	rl_attempted_completion_over = 1;
+	*ed.rl_attempted_completion_over = 1;
 	if (start == 0 && text[0] == '.') {
 		for (int i = 0; dot_commands[i]; i++)
 			match_add(text, "", dot_commands[i]);
@@ -169,8 +170,8 @@ static char **complete(const char *text, int start, int end)
 	}
 	if (nmatches == 0)
 		return NULL;
-	rl_completion_append_character = '\0';
-	return rl_completion_matches(text, next_match);
+	*ed.rl_completion_append_character = '\0';
+	return ed.rl_completion_matches(text, next_match);
 }
 
 /*
@@ -196,8 +197,8 @@ static int repl_getc(FILE *f)
  */
 static int read_line(lua_State *L, Host *h, int first)
 {
-	if (h->tty) {
-		char *line = readline(first ? PROMPT : PROMPT2);
+	if (edited) {
+		char *line = ed.readline(first ? PROMPT : PROMPT2);
 		if (!line) {
 			if (host_interrupted) {
 				host_interrupt_forget(L);
@@ -401,18 +402,19 @@ int repl_command(lua_State *L, const Options *opt)
 	lua_call(L, 0, 1);
 	lua_setfield(L, LUA_REGISTRYINDEX, "understudy.pretty");
 
-	if (h->tty) {
+	edited = h->tty && edit_load();
+	if (edited) {
 		repl_state = L;
-		rl_readline_name = "understudy";
-		rl_catch_signals = 0;
-		rl_getc_function = repl_getc;
-		rl_attempted_completion_function = complete;
-		rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^#~[]";
-		rl_initialize();
-		stifle_history(HISTORY_LINES);
+		*ed.rl_readline_name = "understudy";
+		*ed.rl_catch_signals = 0;
+		*ed.rl_getc_function = repl_getc;
+		*ed.rl_attempted_completion_function = complete;
+		*ed.rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^#~[]";
+		ed.rl_initialize();
+		ed.stifle_history(HISTORY_LINES);
 		history = host_state_path(L, "repl_history");
 		path_make_parent(history);
-		read_history(history);
+		ed.read_history(history);
 		printf("understudy %s: run %lld of %s; .help for help, Ctrl-D to leave\n",
 		       UNDERSTUDY_VERSION, (long long)h->run, h->pipeline);
 	}
@@ -425,8 +427,8 @@ int repl_command(lua_State *L, const Options *opt)
 		status = read_chunk(L, h);
 		if (status == -1)
 			break;
-		if (h->tty && lua_rawlen(L, top + 1) > 0)
-			add_history(lua_tostring(L, top + 1));
+		if (edited && lua_rawlen(L, top + 1) > 0)
+			ed.add_history(lua_tostring(L, top + 1));
 		if (status == CHUNK_DOT_COMMAND) {
 			int more = dot_command(L, h, lua_tostring(L, -1));
 			lua_settop(L, top);
@@ -440,9 +442,9 @@ int repl_command(lua_State *L, const Options *opt)
 			fprintf(stderr, "%s\n", lua_tostring(L, -1));
 		lua_settop(L, top);
 	}
-	if (h->tty) {
+	if (edited) {
 		fputc('\n', stdout);
-		if (write_history(history) != 0)
+		if (ed.write_history(history) != 0)
 			fprintf(stderr, "understudy: warning: cannot write %s\n", history);
 	}
 	if (store_run_finish(h->store, h->run, "ok", NULL) != 0) {

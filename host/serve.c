@@ -12,11 +12,12 @@
 #include "run.h"
 #include "views.h"
 #include "sha256.h"
+#include "lazy.h"
 #include "../stdlib/stdlib.h"
 
 #include <microhttpd.h>
 #include <arpa/inet.h>
-#include <dlfcn.h>
+
 #include <stddef.h>
 #include <errno.h>
 #include <lauxlib.h>
@@ -57,26 +58,18 @@ static struct {
 /* Load libmicrohttpd once; raises when it cannot. */
 static void mhd_load(lua_State *L)
 {
-	static const struct { const char *name; size_t offset; } symbols[] = {
+	static const LazySymbol symbols[] = {
 #define X(f) { "MHD_" #f, offsetof(__typeof__(mhd), f) },
 		MHD_FUNCTIONS(X)
 #undef X
 	};
-	void *handle;
-	if (mhd.handle)
-		return;
-	if (!(handle = dlopen(LIBMHD, RTLD_NOW | RTLD_LOCAL)))
-		host_fail(L, EXIT_FAILED, "serve: cannot load %s (Debian: apt-get install libmicrohttpd12): %s", LIBMHD,
-		          dlerror());
-	for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-		void *f = dlsym(handle, symbols[i].name);
-		if (!f) {
-			dlclose(handle);
-			host_fail(L, EXIT_FAILED, "serve: %s has no %s", LIBMHD, symbols[i].name);
-		}
-		memcpy((char *)&mhd + symbols[i].offset, &f, sizeof f);
+	Buf err = { 0 };
+	if (!mhd.handle && !(mhd.handle = lazy_load(LIBMHD, "libmicrohttpd12", symbols, sizeof symbols / sizeof symbols[0],
+	                                             &mhd, &err))) {
+		lua_pushstring(L, buf_str(&err));
+		buf_free(&err);
+		host_fail(L, EXIT_FAILED, "serve: %s", lua_tostring(L, -1));
 	}
-	mhd.handle = handle;
 }
 
 /* A person's token; the strings belong to the Lua state (a table in the registry keeps them). */

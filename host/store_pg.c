@@ -1,8 +1,8 @@
 /* store_pg.c: the history in PostgreSQL (libpq): ids from the server, each commit one pipelined round trip. */
 #include "store.h"
 #include "clock.h"
+#include "lazy.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -47,29 +47,14 @@ static struct {
 /* Load libpq once for the process; 0, or -1 with why in err. */
 static int pq_load(Buf *err)
 {
-	static const struct { const char *name; size_t offset; } symbols[] = {
+	static const LazySymbol symbols[] = {
 #define X(f) { "PQ" #f, offsetof(__typeof__(pq), f) },
 		PQ_FUNCTIONS(X)
 #undef X
 	};
-	if (pq.handle)
-		return 0;
-	void *handle = dlopen(LIBPQ, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		buf_addf(err, "cannot load %s (Debian: apt-get install libpq5): %s", LIBPQ, dlerror());
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-		void *f = dlsym(handle, symbols[i].name);
-		if (!f) {
-			buf_addf(err, "%s has no %s", LIBPQ, symbols[i].name);
-			dlclose(handle);
-			return -1;
-		}
-		memcpy((char *)&pq + symbols[i].offset, &f, sizeof f);
-	}
-	pq.handle = handle;
-	return 0;
+	if (!pq.handle)
+		pq.handle = lazy_load(LIBPQ, "libpq5", symbols, sizeof symbols / sizeof symbols[0], &pq, err);
+	return pq.handle ? 0 : -1;
 }
 
 typedef struct PgStore {

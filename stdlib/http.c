@@ -5,13 +5,14 @@
  */
 #include "../host/host.h"
 #include "../host/codec.h"
+#include "../host/lazy.h"
 #include "stdlib.h"
 
 #include <ctype.h>
 #include <stddef.h>
 #define CURL_DISABLE_TYPECHECK   /* calls go through the pointers below */
 #include <curl/curl.h>
-#include <dlfcn.h>
+
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,7 +161,7 @@ static void request_setup(Request *q, CURLSH *share)
 /* Load and start libcurl once for the process; 0, or -1 with why in err. */
 static int http_global_init(Buf *err)
 {
-	static const struct { const char *name; size_t offset; } symbols[] = {
+	static const LazySymbol symbols[] = {
 #define SYMBOL(f) { "curl_" #f, offsetof(__typeof__(lib), f) }
 		SYMBOL(global_init), SYMBOL(easy_init), SYMBOL(easy_setopt), SYMBOL(easy_perform),
 		SYMBOL(easy_getinfo), SYMBOL(easy_reset), SYMBOL(easy_cleanup), SYMBOL(easy_strerror),
@@ -173,18 +174,8 @@ static int http_global_init(Buf *err)
 	static int ready;
 	if (ready)
 		return 0;
-	if (!lib.handle && !(lib.handle = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL))) {
-		buf_addf(err, "cannot load %s: %s", LIBCURL, dlerror());
+	if (!lib.handle && !(lib.handle = lazy_load(LIBCURL, NULL, symbols, sizeof symbols / sizeof symbols[0], &lib, err)))
 		return -1;
-	}
-	for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-		void *f = dlsym(lib.handle, symbols[i].name);
-		if (!f) {
-			buf_addf(err, "%s has no %s", LIBCURL, symbols[i].name);
-			return -1;
-		}
-		memcpy((char *)&lib + symbols[i].offset, &f, sizeof f);
-	}
 	if (lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		buf_adds(err, "cannot start libcurl");
 		return -1;
