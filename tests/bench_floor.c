@@ -5,6 +5,8 @@
  *        bench_floor bare DB N     the same rows into a table of the same columns, without its
  *                                  keys and indexes: a bare prepared insert
  *        bench_floor commit DB N   N rows, each in its own synchronous commit (WAL)
+ *        bench_floor run DB N      a run's least: open DB (kept), record N runs begun and ended,
+ *                                  fold the WAL back (TRUNCATE checkpoint), close
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -35,6 +37,30 @@ static const char bare_schema[] =
 	" candidate_output TEXT, candidate_agrees INTEGER, candidate_source TEXT, replay_of INTEGER, operator TEXT,"
 	" started_at TEXT, finished_at TEXT, duration_ms INTEGER);";
 
+/* A run begun and ended in a history kept from one start to the next, as understudy's start-up does it. */
+static const char run_schema[] =
+	"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+	"CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, pipeline TEXT NOT NULL, script TEXT,"
+	" operator TEXT, status TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT);";
+
+static int run_floor(const char *path, int n)
+{
+	sqlite3 *db;
+	int rc = sqlite3_open(path, &db) != SQLITE_OK || sqlite3_exec(db, run_schema, NULL, NULL, NULL) != SQLITE_OK;
+	for (int i = 0; i < n && !rc; i++)
+		rc = sqlite3_exec(db, "INSERT INTO runs (pipeline, script, operator, status, started_at)"
+		                  " VALUES ('empty', 'empty.lua', 'bench', 'running', '2026-11-28T00:00:00.000Z')",
+		                  NULL, NULL, NULL) != SQLITE_OK ||
+		     sqlite3_exec(db, "UPDATE runs SET status = 'ok', finished_at = '2026-11-28T00:00:00.000Z'"
+		                  " WHERE id = last_insert_rowid()", NULL, NULL, NULL) != SQLITE_OK;
+	if (rc || sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench_floor: %s\n", sqlite3_errmsg(db));
+		return 1;
+	}
+	sqlite3_close(db);
+	return 0;
+}
+
 static const char insert[] =
 	"INSERT INTO steps (run, pipeline, seq, name, occurrence, kind, how, output, status,"
 	" operator, started_at, finished_at, duration_ms) VALUES (1, 'bench', ?, ?, ?, ?, 'run', ?, 'ok',"
@@ -47,10 +73,12 @@ int main(int argc, char **argv)
 	int each, bare, n;
 	char out[32];
 	if (argc != 4 || (strcmp(argv[1], "insert") != 0 && strcmp(argv[1], "bare") != 0 &&
-	                  strcmp(argv[1], "commit") != 0)) {
-		fputs("usage: bench_floor insert|bare|commit DB N\n", stderr);
+	                  strcmp(argv[1], "commit") != 0 && strcmp(argv[1], "run") != 0)) {
+		fputs("usage: bench_floor insert|bare|commit|run DB N\n", stderr);
 		return 2;
 	}
+	if (strcmp(argv[1], "run") == 0)
+		return run_floor(argv[2], atoi(argv[3]));
 	each = strcmp(argv[1], "commit") == 0;
 	bare = strcmp(argv[1], "bare") == 0;
 	n = atoi(argv[3]);
