@@ -362,16 +362,21 @@ static void stamp_write(SqliteStore *q)
  * large one is checked by backup instead). 0, or -1 with what to do in
  * the error.
  */
-static int check_damage(SqliteStore *q, const struct stat *file)
+static int check_damage(SqliteStore *q)
 {
 	const char *where = q->base.where, *first = NULL;
 	char now[STAMP_MAX];
+	struct stat file;
 	sqlite3_stmt *st;
 	int rc;
-	if (file->st_size > QUICK_CHECK_BYTES)
+	if (stat(where, &file) != 0) {
+		store_fail(&q->base, "%s: %s", where, strerror(errno));
+		return -1;
+	}
+	if (file.st_size > QUICK_CHECK_BYTES)
 		return 0;
 	stamp_read(q);
-	stamp_of(file, now);
+	stamp_of(&file, now);
 	if (strcmp(now, q->stamp) == 0)
 		return 0;
 	if (sqlite3_prepare_v2(q->db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
@@ -454,7 +459,7 @@ static Store *sq_open(const char *path, int create, const volatile sig_atomic_t 
 	sqlite3_busy_handler(q->db, on_busy, q);
 	/* The WAL stays in place at close: sq_close folds it back itself. */
 	sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	if (check_ours(q) || stat(path, &st) != 0 || check_damage(q, &st))
+	if (check_ours(q) || check_damage(q))
 		goto fail_store;
 	/*
 	 * WAL before any write; only a history that is ours gets here. Commits
