@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define T0 1764288000123LL   /* 2025-11-28T00:00:00.123Z: times are this plus a little */
 
@@ -932,6 +933,37 @@ static void check_refusals(void)
 	buf_free(&err);
 }
 
+/* The record's times, formatted by hand, against gmtime_r and strftime: a day in each of 600 years, and the edges. */
+static void check_times(void)
+{
+	static const int64_t edges[] = {
+		0, 999, 1000, -1, -1000, -86400000, 951782400000LL /* 2000-02-29 */, 4107542400000LL /* 2100-03-01 */,
+		T0, 253402300799999LL /* 9999-12-31T23:59:59.999 */,
+	};
+	const int64_t days = 219150, nedges = sizeof edges / sizeof edges[0];
+	char mine[32] = "", theirs[64] = "";
+	int64_t ms = 0;
+	for (int64_t i = -days / 3; i < days - days / 3 + nedges; i++) {
+		int64_t sec;
+		time_t t;
+		struct tm tm;
+		size_t n;
+		/* every day from 1770 to 2370, at a time of day that moves through the day */
+		ms = i < days - days / 3 ? i * 86400000 + (i * 7919 % 86400000 + 86400000) % 86400000 * 1000 / 997
+		                        : edges[i - (days - days / 3)];
+		sec = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000);
+		t = (time_t)sec;
+		gmtime_r(&t, &tm);
+		n = strftime(theirs, sizeof theirs, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(theirs + n, sizeof theirs - n, ".%03dZ", (int)(ms - sec * 1000));
+		clock_iso(ms, mine);
+		if (strcmp(mine, theirs) != 0)
+			break;
+	}
+	check(strcmp(mine, theirs) == 0, "times formatted by hand as gmtime_r does", "%lld: %s, wanted %s",
+	      (long long)ms, mine, theirs);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char key[32], again[32];
@@ -945,6 +977,7 @@ int main(int argc, char **argv)
 	target = argv[1];
 	is_pg = store_is_pg(target);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	check_times();
 
 	s = open_store(0, &err);
 	check(!s && strstr(buf_str(&err), "no history here yet"), "without create, nothing is made", "%s", buf_str(&err));
