@@ -82,3 +82,16 @@ const char *buf_str(Buf *b)
 {
 	return b->data ? b->data : "";
 }
+
+char *buf_int(long long v, char tmp[24])
+{
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	char *p = tmp + 23;
+	*p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}

@@ -19,4 +19,7 @@ void buf_addf(Buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *buf_str(Buf *b);   /* "" for an empty buffer */
 
+/* v in decimal, written by hand at the end of tmp; returns where it starts. */
+char *buf_int(long long v, char tmp[24]);
+
 #endif

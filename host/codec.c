@@ -157,20 +157,6 @@ static void enc_number_text(Enc *e, const char *t)
 		buf_adds(e->b, t);
 }
 
-/* v in decimal at the end of tmp's 24 bytes; returns where it starts. By hand: an auto step's value is often one. */
-static char *integer_text(long long v, char tmp[24])
-{
-	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-	char *p = tmp + 23;
-	*p = '\0';
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	return p;
-}
-
 /* Append a float: integral values as integers, else the shortest round trip. */
 static int enc_float(Enc *e, double d)
 {
@@ -387,7 +373,7 @@ static int enc_value(Enc *e, int idx)
 	case LUA_TNUMBER:
 		if (lua_isinteger(L, idx)) {
 			char tmp[24];
-			enc_number_text(e, integer_text((long long)lua_tointeger(L, idx), tmp));
+			enc_number_text(e, buf_int((long long)lua_tointeger(L, idx), tmp));
 			return 0;
 		}
 		return enc_float(e, lua_tonumber(L, idx));

@@ -199,6 +199,26 @@ void step_row(Host *h, const Step *s, StoreStep *row)
 	row->duration_ms = clock_mono_ms() - s->started_mono;
 }
 
+/* A status line being put together: what does not fit is left out, as snprintf would. */
+typedef struct Line {
+	char text[512];
+	size_t len;
+} Line;
+
+static void line_put(Line *l, const char *s, size_t n)
+{
+	if (n > sizeof l->text - 1 - l->len)
+		n = sizeof l->text - 1 - l->len;
+	memcpy(l->text + l->len, s, n);
+	l->len += n;
+	l->text[l->len] = '\0';
+}
+
+static void line_puts(Line *l, const char *s)
+{
+	line_put(l, s, strlen(s));
+}
+
 /* Print the step's status line on stderr. */
 void step_status(Host *h, const StoreStep *row, const char *value)
 {
@@ -213,21 +233,44 @@ void step_status(Host *h, const StoreStep *row, const char *value)
 			h->human_ms += row->duration_ms;   /* a person's time; not a default's wait, not an answer given in advance */
 	}
 	int ok = strcmp(row->status, "ok") == 0, repeatable = ok && row->kind[0] == 'a' && strcmp(row->how, "audit") != 0;
-	char line[512], occurrence[24] = "";
+	Line line = { .len = 0 };
+	char num[24];
 	if (repeatable && h->opt->quiet)
 		return;   /* --quiet: failures, people's steps and the summary only */
-	if (row->duration_ms < 1000)
-		snprintf(when, sizeof when, "%lld ms", (long long)row->duration_ms);
-	else
-		snprintf(when, sizeof when, "%.1f s", (double)row->duration_ms / 1000.0);
-	if (row->occurrence > 1)
-		snprintf(occurrence, sizeof occurrence, " #%d", row->occurrence);
-	snprintf(line, sizeof line, "[%s%s%s] %s %s%s%s%.*s%s (%s, %s)", host_colour(h, row->status), row->status,
-	         host_colour(h, NULL), row->kind, row->name, occurrence, value ? " = " : "",
-	         n > SUMMARY_MAX ? SUMMARY_MAX : n, v, n > SUMMARY_MAX ? "..." : "", row->how, when);
+	/* "[ok] auto NAME #2 = VALUE (how, 3 ms)", put together by hand: snprintf was a tenth of an auto step. */
+	line_puts(&line, "[");
+	line_puts(&line, host_colour(h, row->status));
+	line_puts(&line, row->status);
+	line_puts(&line, host_colour(h, NULL));
+	line_puts(&line, "] ");
+	line_puts(&line, row->kind);
+	line_puts(&line, " ");
+	line_puts(&line, row->name);
+	if (row->occurrence > 1) {
+		line_puts(&line, " #");
+		line_puts(&line, buf_int(row->occurrence, num));
+	}
+	if (value) {
+		line_puts(&line, " = ");
+		line_put(&line, v, n > SUMMARY_MAX ? SUMMARY_MAX : (size_t)n);
+		if (n > SUMMARY_MAX)
+			line_puts(&line, "...");
+	}
+	line_puts(&line, " (");
+	line_puts(&line, row->how);
+	line_puts(&line, ", ");
+	if (row->duration_ms < 1000) {
+		line_puts(&line, buf_int(row->duration_ms, num));
+		line_puts(&line, " ms)");
+	} else {
+		snprintf(when, sizeof when, "%.1f s)", (double)row->duration_ms / 1000.0);
+		line_puts(&line, when);
+	}
 	/* On a terminal, the same auto step again is the line in place (progress.c). */
-	if (!progress_line(row->name, repeatable, line))
-		fprintf(stderr, "%s\n", line);
+	if (!progress_line(row->name, repeatable, line.text)) {
+		fputs(line.text, stderr);
+		fputc('\n', stderr);   /* one write still: stderr is line-buffered */
+	}
 }
 
 /*
