@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include "buf.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* A run. On the way in, id is 0 (the store gives one) or kept (copy). */
 typedef struct StoreRun {

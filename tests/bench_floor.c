@@ -25,8 +25,8 @@ static const char schema[] =
 	" candidate_agrees INTEGER, candidate_source TEXT, replay_of INTEGER, operator TEXT,"
 	" started_at TEXT NOT NULL, finished_at TEXT, duration_ms INTEGER, UNIQUE (run, seq));"
 	"CREATE INDEX IF NOT EXISTS steps_counts ON steps(pipeline, name, kind, how);"
-	"CREATE INDEX IF NOT EXISTS steps_manual ON steps(pipeline, name, inputs, output, status, secret,"
-	" how, duration_ms, candidate_agrees, operator, secret_hash) WHERE kind = 'manual';";
+	"CREATE INDEX IF NOT EXISTS steps_manual ON steps(pipeline, name, inputs, output, operator, status,"
+	" secret, how, duration_ms, candidate_agrees, secret_hash) WHERE kind = 'manual';";
 
 /* The same columns, nothing more. */
 static const char bare_schema[] =
