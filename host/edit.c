@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#define LIBEDIT "libedit.so.2"
+
 struct Edit ed;
 
 int edit_load(void)

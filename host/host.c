@@ -31,8 +31,8 @@ static int host_gc(lua_State *L)
 {
 	Host *h = luaL_checkudata(L, 1, HOST_MT);
 	Buf *bufs[] = { &h->step.inputs, &h->step.output, &h->step.candidate, &h->step.errors, &h->step.why,
-	                &h->step.reason, &h->step.line, &h->step.prompt, &h->step.by, &h->step.note, &h->line,
-	                &h->traceback };
+	                &h->step.reason, &h->step.line, &h->step.prompt, &h->step.by, &h->step.note, &h->step.status,
+	                &h->line, &h->traceback };
 	if (h->store)
 		remote_wait_end(h, "interrupted", NULL, NULL);   /* a step that waited when the run stopped */
 	store_close(h->store);

@@ -75,6 +75,7 @@ typedef struct StepBufs {
 	Buf prompt;                /* prompt.c: the prompt's text */
 	Buf by;                    /* remote.c: who answered from elsewhere */
 	Buf note;                  /* remote.c: the note that came with the answer */
+	Buf status;                /* step.c: the step's status line */
 } StepBufs;
 
 /* The host's state, a userdata in the registry (host_get). */

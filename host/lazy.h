@@ -6,8 +6,6 @@
 
 #include <stddef.h>
 
-#define LIBEDIT "libedit.so.2"   /* the line editor: prompt.c and repl.c, at a terminal */
-
 /* A function to take from the library: its name, and where its pointer goes in the caller's table. */
 typedef struct LazySymbol {
 	const char *name;

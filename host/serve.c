@@ -17,7 +17,6 @@
 
 #include <microhttpd.h>
 #include <arpa/inet.h>
-
 #include <stddef.h>
 #include <errno.h>
 #include <lauxlib.h>

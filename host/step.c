@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define SUMMARY_MAX 60
+#define STATUS_MAX 511   /* bytes of a status line at most */
 #define STEP_NAME_MAX 200     /* bytes */
 
 const char *const step_auto_options[] = { "inputs", "retries", "audit", NULL };
@@ -199,26 +200,6 @@ void step_row(Host *h, const Step *s, StoreStep *row)
 	row->duration_ms = clock_mono_ms() - s->started_mono;
 }
 
-/* A status line being put together: what does not fit is left out, as snprintf would. */
-typedef struct Line {
-	char text[512];
-	size_t len;
-} Line;
-
-static void line_put(Line *l, const char *s, size_t n)
-{
-	if (n > sizeof l->text - 1 - l->len)
-		n = sizeof l->text - 1 - l->len;
-	memcpy(l->text + l->len, s, n);
-	l->len += n;
-	l->text[l->len] = '\0';
-}
-
-static void line_puts(Line *l, const char *s)
-{
-	line_put(l, s, strlen(s));
-}
-
 /* Print the step's status line on stderr. */
 void step_status(Host *h, const StoreStep *row, const char *value)
 {
@@ -233,42 +214,45 @@ void step_status(Host *h, const StoreStep *row, const char *value)
 			h->human_ms += row->duration_ms;   /* a person's time; not a default's wait, not an answer given in advance */
 	}
 	int ok = strcmp(row->status, "ok") == 0, repeatable = ok && row->kind[0] == 'a' && strcmp(row->how, "audit") != 0;
-	Line line = { .len = 0 };
+	Buf *line = &h->step.status;
 	char num[24];
 	if (repeatable && h->opt->quiet)
 		return;   /* --quiet: failures, people's steps and the summary only */
 	/* "[ok] auto NAME #2 = VALUE (how, 3 ms)", put together by hand: snprintf was a tenth of an auto step. */
-	line_puts(&line, "[");
-	line_puts(&line, host_colour(h, row->status));
-	line_puts(&line, row->status);
-	line_puts(&line, host_colour(h, NULL));
-	line_puts(&line, "] ");
-	line_puts(&line, row->kind);
-	line_puts(&line, " ");
-	line_puts(&line, row->name);
+	buf_reset(line);
+	buf_adds(line, "[");
+	buf_adds(line, host_colour(h, row->status));
+	buf_adds(line, row->status);
+	buf_adds(line, host_colour(h, NULL));
+	buf_adds(line, "] ");
+	buf_adds(line, row->kind);
+	buf_adds(line, " ");
+	buf_adds(line, row->name);
 	if (row->occurrence > 1) {
-		line_puts(&line, " #");
-		line_puts(&line, buf_int(row->occurrence, num));
+		buf_adds(line, " #");
+		buf_adds(line, buf_int(row->occurrence, num));
 	}
 	if (value) {
-		line_puts(&line, " = ");
-		line_put(&line, v, n > SUMMARY_MAX ? SUMMARY_MAX : (size_t)n);
+		buf_adds(line, " = ");
+		buf_add(line, v, n > SUMMARY_MAX ? SUMMARY_MAX : (size_t)n);
 		if (n > SUMMARY_MAX)
-			line_puts(&line, "...");
+			buf_adds(line, "...");
 	}
-	line_puts(&line, " (");
-	line_puts(&line, row->how);
-	line_puts(&line, ", ");
+	buf_adds(line, " (");
+	buf_adds(line, row->how);
+	buf_adds(line, ", ");
 	if (row->duration_ms < 1000) {
-		line_puts(&line, buf_int(row->duration_ms, num));
-		line_puts(&line, " ms)");
+		buf_adds(line, buf_int(row->duration_ms, num));
+		buf_adds(line, " ms)");
 	} else {
 		snprintf(when, sizeof when, "%.1f s)", (double)row->duration_ms / 1000.0);
-		line_puts(&line, when);
+		buf_adds(line, when);
 	}
+	if (line->len > STATUS_MAX)
+		line->data[line->len = STATUS_MAX] = '\0';   /* a line no longer than it ever was */
 	/* On a terminal, the same auto step again is the line in place (progress.c). */
-	if (!progress_line(row->name, repeatable, line.text)) {
-		fputs(line.text, stderr);
+	if (!progress_line(row->name, repeatable, buf_str(line))) {
+		fputs(buf_str(line), stderr);
 		fputc('\n', stderr);   /* one write still: stderr is line-buffered */
 	}
 }

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #define CURL_DISABLE_TYPECHECK   /* calls go through the pointers below */
 #include <curl/curl.h>
-
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
