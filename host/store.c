@@ -394,20 +394,18 @@ size_t store_totals_count(const StoreStep *rows, size_t n, StoreTotal *t, size_t
 		size_t k = 0;
 		if (!r->pipeline || !r->name || !r->kind || !r->how)
 			continue;   /* a row the store refuses: its batch fails, whatever is counted */
-		if (strcmp(r->how, "replay") == 0 || strcmp(r->how, "dry") == 0)
+		if (strcmp(r->kind, "auto") != 0 || strcmp(r->how, "replay") == 0 || strcmp(r->how, "dry") == 0)
 			continue;
 		while (k < *nt && !(strcmp(t[k].name, r->name) == 0 && strcmp(t[k].pipeline, r->pipeline) == 0))
 			k++;
 		if (k == *nt) {
 			if (*nt == cap)
 				break;
-			t[(*nt)++] = (StoreTotal){ r->pipeline, r->name, NULL, NULL, 0, 0, 0 };
+			t[(*nt)++] = (StoreTotal){ r->pipeline, r->name, 0, 0, 0 };
 		}
-		t[k].executions++;
-		t[k].manual += r->kind[0] == 'm';
-		t[k].autos += r->kind[0] == 'a';
-		t[k].last_kind = r->kind;
-		t[k].last_how = r->how;
+		t[k].autos++;
+		t[k].last_run = r->run;
+		t[k].last_seq = r->seq;
 	}
 	return i;
 }

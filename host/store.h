@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include "buf.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* A run. On the way in, id is 0 (the store gives one) or kept (copy). */
 typedef struct StoreRun {
@@ -189,10 +189,14 @@ typedef int (*StoreCheckFn)(void *ud, const StoreCheck *check);
 typedef int (*StoreWaitFn)(void *ud, const StoreWait *wait);
 typedef int (*StoreOfferFn)(void *ud, const StoreOffer *offer);
 
-/* One step's original executions (not replays, not a dry run's) in a batch of rows, for step_totals. */
+/*
+ * One step's original auto executions (not replays, not a dry run's) in a
+ * batch of rows, for step_totals; the last one by its key (run, seq).
+ * People's answers are not counted there: report reads each of them anyway.
+ */
 typedef struct StoreTotal {
-	const char *pipeline, *name, *last_kind, *last_how;
-	int64_t executions, manual, autos;
+	const char *pipeline, *name;
+	int64_t autos, last_run, last_seq;
 } StoreTotal;
 
 /*

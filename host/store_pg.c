@@ -193,6 +193,17 @@ static const char *const migrations[] = {
 	"  FROM steps WHERE how NOT IN ('replay', 'dry') GROUP BY pipeline, name) t JOIN steps l ON l.id = t.last;",
 	/* 6: SQLite's index of people's answers in a new order; nothing changes here. */
 	"SELECT 1;",
+	/*
+	 * 7: step_totals counts auto executions only, with the id of the
+	 * last: report counts people's answers as it reads them, so a
+	 * person's answer commits one row, not two.
+	 */
+	"ALTER TABLE step_totals DROP COLUMN executions, DROP COLUMN manual_executions,"
+	"  DROP COLUMN last_kind, DROP COLUMN last_how, ADD COLUMN last_id bigint;"
+	"DELETE FROM step_totals;"
+	"INSERT INTO step_totals (pipeline, name, auto_executions, last_id)"
+	" SELECT pipeline, name, count(*), max(id) FROM steps"
+	" WHERE kind = 'auto' AND how NOT IN ('replay', 'dry') GROUP BY pipeline, name;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -223,11 +234,10 @@ static const char interrupt_sql[] =
 	"UPDATE runs SET status = 'interrupted', error = $1, finished_at = $2 WHERE id = $3 AND status = 'running'";
 
 static const char totals_sql[] =
-	"INSERT INTO step_totals VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pipeline, name) DO UPDATE SET"
-	" executions = step_totals.executions + excluded.executions,"
-	" manual_executions = step_totals.manual_executions + excluded.manual_executions,"
+	"INSERT INTO step_totals (pipeline, name, auto_executions, last_id)"
+	" VALUES ($1, $2, $3, (SELECT id FROM steps WHERE run = $4 AND seq = $5)) ON CONFLICT (pipeline, name) DO UPDATE SET"
 	" auto_executions = step_totals.auto_executions + excluded.auto_executions,"
-	" last_kind = excluded.last_kind, last_how = excluded.last_how";
+	" last_id = greatest(step_totals.last_id, excluded.last_id)";
 
 static const struct {
 	const char *name, *sql;
@@ -1120,11 +1130,9 @@ static int pg_batch(PgStore *p, PGconn *conn, const volatile sig_atomic_t *stop,
 			params_free(&q);
 			param_text(&q, t[i].pipeline);
 			param_text(&q, t[i].name);
-			param_int(&q, t[i].executions, 0, 0);
-			param_int(&q, t[i].manual, 0, 0);
 			param_int(&q, t[i].autos, 0, 0);
-			param_text(&q, t[i].last_kind);
-			param_text(&q, t[i].last_how);
+			param_int(&q, t[i].last_run, 0, 0);
+			param_int(&q, t[i].last_seq, 0, 0);
 			n += sent = pg_send_params(conn, prepared, "us_totals", totals_sql, &q);
 		}
 	}
@@ -1475,18 +1483,22 @@ static int pg_candidate_recent(Store *s, const char *pipeline, const char *step,
 #define BYTES_NULLS_FIRST " COLLATE \"C\" NULLS FIRST"
 
 /*
- * Per step: counts, human time, its median, the last execution. The
- * counts come from step_totals, or in a window from its rows.
+ * Per step: counts, human time, its median, the last execution. The auto
+ * counts come from step_totals, or in a window from its rows; people's
+ * answers are counted as they are read (m).
  */
-#define REPORT_STATS(COUNTS) \
-	"SELECT c.pipeline, c.name, c.executions, c.manual_executions, c.auto_executions," \
-	" coalesce(m.manual_answers, 0), coalesce(m.distinct_outputs, 0), coalesce(m.input_groups, 0)," \
-	" coalesce(m.human_ms, 0) AS human_ms, coalesce(m.secret, false)::int, coalesce(m.distinct_secrets, 0)," \
-	" coalesce(m.candidate_runs, 0), coalesce(m.candidate_agreed, 0)," \
-	" c.last_kind, lm.output, lm.operator, lm.inputs, lm.candidate_source, coalesce(med.duration_ms, -1), c.last_how," \
-	" coalesce(m.advance_answers, 0)" \
-	" FROM " COUNTS " c" \
-	" LEFT JOIN (SELECT pipeline, name," \
+#define REPORT_STATS(AUTOS) \
+	"SELECT s.pipeline, s.name, coalesce(s.autos, 0) + coalesce(s.manual_executions, 0)," \
+	" coalesce(s.manual_executions, 0), coalesce(s.autos, 0)," \
+	" coalesce(s.manual_answers, 0), coalesce(s.distinct_outputs, 0), coalesce(s.input_groups, 0)," \
+	" coalesce(s.human_ms, 0) AS human_ms, coalesce(s.secret, false)::int, coalesce(s.distinct_secrets, 0)," \
+	" coalesce(s.candidate_runs, 0), coalesce(s.candidate_agreed, 0)," \
+	" CASE WHEN " LAST_AUTO " THEN 'auto' ELSE 'manual' END, lm.output, lm.operator, lm.inputs," \
+	" lm.candidate_source, coalesce(med.duration_ms, -1), CASE WHEN " LAST_AUTO " THEN la.how ELSE lm.how END," \
+	" coalesce(s.advance_answers, 0)" \
+	" FROM (SELECT coalesce(c.pipeline, m.m_pipeline) AS pipeline, coalesce(c.name, m.m_name) AS name," \
+	"   c.autos, c.last_id, m.* FROM " AUTOS " c" \
+	"  FULL JOIN (SELECT pipeline AS m_pipeline, name AS m_name, count(*) AS manual_executions," \
 	"   count(*) FILTER (WHERE status = 'ok' AND how NOT IN ('candidate', 'default')) AS manual_answers," \
 	"   count(DISTINCT output) FILTER (WHERE status = 'ok' AND how NOT IN ('candidate', 'default'))" \
 	"     AS distinct_outputs," \
@@ -1498,25 +1510,26 @@ static int pg_candidate_recent(Store *s, const char *pipeline, const char *step,
 	"   count(*) FILTER (WHERE candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id," \
 	"   count(*) FILTER (WHERE how IN ('flag', 'stdin')) AS advance_answers" \
 	"  FROM steps WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m" \
-	" ON m.pipeline = c.pipeline AND m.name = c.name" \
-	" LEFT JOIN steps lm ON lm.id = m.last_manual_id" \
+	"  ON m.m_pipeline = c.pipeline AND m.m_name = c.name) s" \
+	" LEFT JOIN steps lm ON lm.id = s.last_manual_id" \
+	" LEFT JOIN steps la ON la.id = s.last_id" \
 	/* The median: row (n + 1) / 2 of the manual executions by duration. */ \
 	" LEFT JOIN (SELECT pipeline, name, duration_ms FROM" \
 	"   (SELECT pipeline, name, duration_ms," \
 	"     row_number() OVER (PARTITION BY pipeline, name ORDER BY duration_ms NULLS FIRST) AS k," \
 	"     count(*) OVER (PARTITION BY pipeline, name) AS n" \
 	"    FROM steps WHERE kind = 'manual' AND " PERSON " AND " ORIGINAL ") ranked" \
-	"   WHERE k = (n + 1) / 2) med ON med.pipeline = c.pipeline AND med.name = c.name" \
-	" WHERE ($1::text IS NULL OR c.pipeline = $1)" \
-	" ORDER BY human_ms DESC, c.pipeline" BYTES ", c.name" BYTES
-static const char report_stats_sql[] = REPORT_STATS("step_totals");
+	"   WHERE k = (n + 1) / 2) med ON med.pipeline = s.pipeline AND med.name = s.name" \
+	" ORDER BY human_ms DESC, s.pipeline" BYTES ", s.name" BYTES
+/* The latest execution was an auto step's: its id is above the last answer's. */
+#define LAST_AUTO "coalesce(s.last_id, 0) > coalesce(s.last_manual_id, 0)"
+static const char report_stats_sql[] = REPORT_STATS(
+	"(SELECT pipeline, name, auto_executions AS autos, last_id FROM step_totals"
+	"  WHERE $1::text IS NULL OR pipeline = $1)");
 static const char report_window_stats_sql[] = REPORT_STATS(
-	"(SELECT t.pipeline, t.name, t.executions, t.manual_executions, t.auto_executions,"
-	"  l.kind AS last_kind, l.how AS last_how"
-	"  FROM (SELECT pipeline, name, count(*) AS executions,"
-	"   count(*) FILTER (WHERE kind = 'manual') AS manual_executions,"
-	"   count(*) FILTER (WHERE kind = 'auto') AS auto_executions, max(id) AS last_id"
-	"   FROM steps WHERE " ORIGINAL " GROUP BY pipeline, name) t JOIN steps l ON l.id = t.last_id)");
+	"(SELECT pipeline, name, count(*) AS autos, max(id) AS last_id"
+	"  FROM steps WHERE kind = 'auto' AND " ORIGINAL " GROUP BY pipeline, name)");
+#undef LAST_AUTO
 #undef REPORT_STATS
 
 /* Equal inputs, different answers: each answer with how often. */

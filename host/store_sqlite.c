@@ -175,6 +175,20 @@ static const char *const migrations[] = {
 	"DROP INDEX steps_manual;"
 	"CREATE INDEX steps_manual ON steps(pipeline, name, inputs, output, operator, status, secret, how,"
 	"  duration_ms, candidate_agrees, secret_hash) WHERE kind = 'manual';",
+	/*
+	 * 7: step_totals counts auto executions only, with the id of the
+	 * last: report counts people's answers as it reads them, so a
+	 * person's answer commits one row, not two.
+	 */
+	"ALTER TABLE step_totals DROP COLUMN executions;"
+	"ALTER TABLE step_totals DROP COLUMN manual_executions;"
+	"ALTER TABLE step_totals DROP COLUMN last_kind;"
+	"ALTER TABLE step_totals DROP COLUMN last_how;"
+	"ALTER TABLE step_totals ADD COLUMN last_id INTEGER;"
+	"DELETE FROM step_totals;"
+	"INSERT INTO step_totals (pipeline, name, auto_executions, last_id)"
+	" SELECT pipeline, name, count(*), max(id) FROM steps"
+	" WHERE kind = 'auto' AND how NOT IN ('replay', 'dry') GROUP BY pipeline, name;",
 };
 
 
@@ -416,11 +430,9 @@ static const char insert_step_sql[] =
 	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char insert_log_sql[] = "INSERT INTO logs (id, run, seq, level, message, at) VALUES (?,?,?,?,?,?)";
 static const char insert_totals_sql[] =
-	"INSERT INTO step_totals VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (pipeline, name) DO UPDATE SET"
-	" executions = executions + excluded.executions,"
-	" manual_executions = manual_executions + excluded.manual_executions,"
-	" auto_executions = auto_executions + excluded.auto_executions,"
-	" last_kind = excluded.last_kind, last_how = excluded.last_how";
+	"INSERT INTO step_totals (pipeline, name, auto_executions, last_id)"
+	" VALUES (?1, ?2, ?3, (SELECT id FROM steps WHERE run = ?4 AND seq = ?5)) ON CONFLICT (pipeline, name) DO UPDATE SET"
+	" auto_executions = auto_executions + excluded.auto_executions, last_id = max(last_id, excluded.last_id)";
 
 static Store *sq_open(const char *path, int create, const volatile sig_atomic_t *stop, Buf *err)
 {
@@ -685,11 +697,9 @@ static int totals_add(sqlite3_stmt *st, const StoreTotal *t, size_t n)
 		sqlite3_reset(st);
 		bind_text(st, 1, t[i].pipeline);
 		bind_text(st, 2, t[i].name);
-		sqlite3_bind_int64(st, 3, t[i].executions);
-		sqlite3_bind_int64(st, 4, t[i].manual);
-		sqlite3_bind_int64(st, 5, t[i].autos);
-		bind_text(st, 6, t[i].last_kind);
-		bind_text(st, 7, t[i].last_how);
+		sqlite3_bind_int64(st, 3, t[i].autos);
+		sqlite3_bind_int64(st, 4, t[i].last_run);
+		sqlite3_bind_int64(st, 5, t[i].last_seq);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return -1;
 	}
@@ -1082,23 +1092,27 @@ static int report_rows(Store *s, const char *pipeline, const StoreReport *fns, B
 {
 	/*
 	 * Per step: counts, human time, its median, the last execution. The
-	 * counts come from step_totals, or in a window from its rows.
+	 * auto counts come from step_totals, or in a window from its rows;
+	 * people's answers are counted as they are read (m).
 	 */
-#define REPORT_STEPS(COUNTS) \
-		"SELECT c.pipeline, c.name AS step, c.executions, c.manual_executions, c.auto_executions," \
-		" coalesce(m.manual_answers, 0) AS manual_answers," \
-		" coalesce(m.distinct_outputs, 0) AS distinct_outputs," \
-		" coalesce(m.input_groups, 0) AS input_groups," \
-		" coalesce(m.human_ms, 0) AS human_ms, coalesce(m.secret, 0) AS secret," \
-		" coalesce(m.distinct_secrets, 0) AS distinct_secrets," \
-		" coalesce(m.candidate_runs, 0) AS candidate_runs," \
-		" coalesce(m.candidate_agreed, 0) AS candidate_agreed," \
-		" c.last_kind, lm.output AS last_answer, lm.operator AS last_operator," \
+#define REPORT_STEPS(AUTOS) \
+		"SELECT s.pipeline, s.name AS step, coalesce(s.autos, 0) + coalesce(s.manual_executions, 0) AS executions," \
+		" coalesce(s.manual_executions, 0) AS manual_executions, coalesce(s.autos, 0) AS auto_executions," \
+		" coalesce(s.manual_answers, 0) AS manual_answers," \
+		" coalesce(s.distinct_outputs, 0) AS distinct_outputs," \
+		" coalesce(s.input_groups, 0) AS input_groups," \
+		" coalesce(s.human_ms, 0) AS human_ms, coalesce(s.secret, 0) AS secret," \
+		" coalesce(s.distinct_secrets, 0) AS distinct_secrets," \
+		" coalesce(s.candidate_runs, 0) AS candidate_runs," \
+		" coalesce(s.candidate_agreed, 0) AS candidate_agreed," \
+		" CASE WHEN " LAST_AUTO " THEN 'auto' ELSE 'manual' END AS last_kind," \
+		" lm.output AS last_answer, lm.operator AS last_operator," \
 		" lm.inputs AS last_inputs, lm.candidate_source AS candidate_source," \
-		" med.duration_ms AS median_human_ms, c.last_how," \
-		" coalesce(m.advance_answers, 0) AS advance_answers" \
-		" FROM " COUNTS " c" \
-		" LEFT JOIN (SELECT pipeline, name," \
+		" med.duration_ms AS median_human_ms, CASE WHEN " LAST_AUTO " THEN la.how ELSE lm.how END AS last_how," \
+		" coalesce(s.advance_answers, 0) AS advance_answers" \
+		" FROM (SELECT coalesce(c.pipeline, m.m_pipeline) AS pipeline, coalesce(c.name, m.m_name) AS name," \
+		"   c.autos, c.last_id, m.* FROM " AUTOS " c" \
+		"  FULL JOIN (SELECT pipeline AS m_pipeline, name AS m_name, count(*) AS manual_executions," \
 		"   sum(status = 'ok' AND how NOT IN ('candidate', 'default')) AS manual_answers," \
 		"   count(DISTINCT CASE WHEN status = 'ok' AND how NOT IN ('candidate', 'default') THEN output END)" \
 		"     AS distinct_outputs," \
@@ -1110,23 +1124,24 @@ static int report_rows(Store *s, const char *pipeline, const StoreReport *fns, B
 		"   sum(candidate_agrees) AS candidate_agreed, max(id) AS last_manual_id," \
 		"   sum(how IN ('flag', 'stdin')) AS advance_answers" \
 		"  FROM steps " PEOPLE " WHERE kind = 'manual' AND " ORIGINAL " GROUP BY pipeline, name) m" \
-		" ON m.pipeline = c.pipeline AND m.name = c.name" \
-		" LEFT JOIN steps lm ON lm.id = m.last_manual_id" \
+		"  ON m.m_pipeline = c.pipeline AND m.m_name = c.name) s" \
+		" LEFT JOIN steps lm ON lm.id = s.last_manual_id" \
+		" LEFT JOIN steps la ON la.id = s.last_id" \
 		" LEFT JOIN (SELECT pipeline, name, duration_ms FROM" \
 		"   (SELECT pipeline, name, duration_ms," \
 		"     row_number() OVER (PARTITION BY pipeline, name ORDER BY duration_ms) AS k," \
 		"     count(*) OVER (PARTITION BY pipeline, name) AS n" \
 		"    FROM steps " PEOPLE " WHERE kind = 'manual' AND " PERSON " AND " ORIGINAL ")" \
-		"   WHERE k = (n + 1) / 2) med ON med.pipeline = c.pipeline AND med.name = c.name" \
-		" WHERE (?1 IS NULL OR c.pipeline = ?1)" \
-		" ORDER BY human_ms DESC, c.pipeline, c.name"
-	static const char steps_sql[] = REPORT_STEPS("step_totals");
+		"   WHERE k = (n + 1) / 2) med ON med.pipeline = s.pipeline AND med.name = s.name" \
+		" ORDER BY human_ms DESC, s.pipeline, s.name"
+	/* The latest execution was an auto step's: its id is above the last answer's. */
+#define LAST_AUTO "coalesce(s.last_id, 0) > coalesce(s.last_manual_id, 0)"
+	static const char steps_sql[] = REPORT_STEPS(
+		"(SELECT pipeline, name, auto_executions AS autos, last_id FROM step_totals WHERE ?1 IS NULL OR pipeline = ?1)");
 	static const char window_steps_sql[] = REPORT_STEPS(
-		"(SELECT t.pipeline, t.name, t.executions, t.manual_executions, t.auto_executions,"
-		"  l.kind AS last_kind, l.how AS last_how"
-		"  FROM (SELECT pipeline, name, count(*) AS executions, sum(kind = 'manual') AS manual_executions,"
-		"   sum(kind = 'auto') AS auto_executions, max(id) AS last_id"
-		"   FROM steps WHERE " ORIGINAL " GROUP BY pipeline, name) t JOIN steps l ON l.id = t.last_id)");
+		"(SELECT pipeline, name, count(*) AS autos, max(id) AS last_id"
+		"  FROM steps WHERE kind = 'auto' AND " ORIGINAL " GROUP BY pipeline, name)");
+#undef LAST_AUTO
 #undef REPORT_STEPS
 	/* Equal inputs, different answers: each answer with how often. */
 	static const char conflicts_sql[] =

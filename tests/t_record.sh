@@ -4,7 +4,7 @@ test_sqlite_schema_wal_and_version() {
 	echo 'auto("a", function() return 1 end)' | write s.lua
 	run_us 0 run s.lua
 	same "$(sql "PRAGMA journal_mode")" "wal"
-	same "$(sql "PRAGMA user_version")" "6"
+	same "$(sql "PRAGMA user_version")" "7"
 	same "$(sql "PRAGMA application_id")" "1431529577"
 	same "$(sql "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name) AS t")" "logs,offers,runs,settings,step_totals,steps,waits"
 	same "$(sql "PRAGMA integrity_check")" "ok"
@@ -140,7 +140,7 @@ test_many_auto_steps_all_recorded() {
 test_pg_schema_version_and_tables() {
 	echo 'auto("a", function() return 1 end)' | write s.lua
 	run_us 0 run s.lua
-	same "$(sql "SELECT value FROM understudy_meta WHERE key = 'schema_version'")" "6"
+	same "$(sql "SELECT value FROM understudy_meta WHERE key = 'schema_version'")" "7"
 	same "$(sql "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = current_schema()")" \
 		"logs,offers,runs,step_totals,steps,understudy_meta,waits"
 	# backup is SQLite's: a PostgreSQL history points at pg_dump and copy.
@@ -151,7 +151,7 @@ test_pg_schema_version_and_tables() {
 	# A newer schema is refused and left untouched.
 	sql "UPDATE understudy_meta SET value = '99' WHERE key = 'schema_version'"
 	run_us 3 run s.lua
-	has "$ERR" "written by a newer understudy (schema 99; this one knows 6); left untouched"
+	has "$ERR" "written by a newer understudy (schema 99; this one knows 7); left untouched"
 	same "$(sql "SELECT count(*) FROM runs")" "1"
 	# The history is named without its password, whatever the URI held.
 	run_us 3 runs --db "postgresql://nobody:hunter2secret@127.0.0.1:1/nowhere?connect_timeout=2"
@@ -219,12 +219,15 @@ LUA
 	run_us 0 runs --json
 	same "$(jq -c '[.[] | [.id, .dry]]' <<<"$OUT")" '[[3,true],[2,false],[1,false]]'
 	if on_pg; then
-		same "$(sql "SELECT value FROM understudy_meta WHERE key = 'schema_version'")" "6"
+		same "$(sql "SELECT value FROM understudy_meta WHERE key = 'schema_version'")" "7"
 	else
-		same "$(sql "PRAGMA user_version")" "6"
+		same "$(sql "PRAGMA user_version")" "7"
 	fi
-	# The totals were counted from the steps there were; a new run adds to them.
+	# The totals were counted from the auto steps there were (people's answers are
+	# counted from their rows); a new run adds to them.
+	same "$(sql "SELECT name || ':' || auto_executions FROM step_totals")" "a:2"
 	run_us 0 run s.lua --answer b=3
+	same "$(sql "SELECT name || ':' || auto_executions FROM step_totals")" "a:3"
 	run_us 0 report s --json
 	same "$(jq -c '[.[] | [.step, .executions, .manual_executions, .kind]] | sort' <<<"$OUT")" '[["a",3,0,"auto"],["b",3,3,"manual"]]'
 }
