@@ -101,6 +101,32 @@ test_report_checks_automation_against_people() {
 	has "$OUT" '  for {"n":3} the code answers 99, people answered 30'
 }
 
+test_report_follows_a_step_from_people_to_code_and_back() {
+	write people.lua <<'LUA'
+manual("size", "Size?", { type = "number" })
+manual("ask", "Ask?", { type = "number" })
+LUA
+	echo 'auto("size", function() return 10 end)' | write code.lua
+	us run people.lua --name s --answer size=10 --answer ask=1 2>/dev/null || fail "run"
+	us run code.lua --name s 2>/dev/null || fail "run"
+	us run code.lua --name s 2>/dev/null || fail "run"
+	us run people.lua --name s --answer size=10 --answer ask=1 2>/dev/null || fail "run"
+	# People's answers are counted from their rows; step_totals holds the code's executions only.
+	same "$(sql "SELECT name || ':' || auto_executions FROM step_totals ORDER BY name")" "size:2"
+	local shape='[.[] | [.step, .kind, .executions, .manual_executions, .auto_executions]] | sort'
+	for window in "" "--since 2000-01-01"; do
+		# shellcheck disable=SC2086
+		run_us 0 report s --json $window
+		same "$(jq -c "$shape" <<<"$OUT")" '[["ask","manual",2,2,0],["size","manual",4,2,2]]'
+	done
+	us run code.lua --name s 2>/dev/null || fail "run"
+	for window in "" "--since 2000-01-01"; do
+		# shellcheck disable=SC2086
+		run_us 0 report s --json $window
+		same "$(jq -c "$shape" <<<"$OUT")" '[["ask","manual",2,2,0],["size","auto",5,2,3]]'
+	done
+}
+
 test_suggest_constant_compiles_and_reproduces() {
 	write cfg.lua <<'LUA'
 local cfg = manual("config", "Paste the config", { type = "json" })
