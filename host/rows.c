@@ -398,9 +398,9 @@ static int report_recent(lua_State *L, Store *s, int steps, const char *since)
 		int64_t manual_all = lua_tointeger(L, -4), auto_all = lua_tointeger(L, -3);
 		const char *pipeline = lua_tostring(L, -2), *step = lua_tostring(L, -1);
 		if (manual_all > 0 && auto_all > 0)
-			rc = s->m->recent(s, pipeline, step, NULL, NULL, since, RECENT_EXECUTIONS, recent_count, &c);
+			rc = s->m->recent(s, pipeline, step, 0, since, RECENT_EXECUTIONS, recent_count, &c);
 		if (rc == 0 && auto_all > 0)
-			rc = s->m->recent(s, pipeline, step, "auto", "audit", since, RECENT_AUDITS, recent_count, &a);
+			rc = s->m->recent(s, pipeline, step, 1, since, RECENT_AUDITS, recent_count, &a);
 		lua_pop(L, 4);
 		if (rc < 0) {
 			buf_free(&a.inputs), buf_free(&a.code), buf_free(&a.answer);

@@ -269,10 +269,11 @@ typedef struct StoreMethods {
 	int (*report)(Store *s, const char *pipeline, const StoreReport *fns);
 	/*
 	 * A step's latest n original executions started at or after since
-	 * (NULL: any time), newest first; of that kind and how (both NULL: any).
+	 * (NULL: any time), newest first; with audits, only the executions of
+	 * its code that a person audited (how = "audit").
 	 */
-	int (*recent)(Store *s, const char *pipeline, const char *step, const char *kind, const char *how,
-	              const char *since, int n, StoreStepFn fn, void *ud);
+	int (*recent)(Store *s, const char *pipeline, const char *step, int audits, const char *since, int n,
+	              StoreStepFn fn, void *ud);
 	int (*answers)(Store *s, const char *pipeline, const char *step, StoreAnswerFn fn, void *ud);
 	/*
 	 * The latest execution of a step for these inputs (canonical JSON;

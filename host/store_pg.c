@@ -1673,8 +1673,8 @@ static int row_recent(const RowCall *c, const PGresult *res, int i)
 	return c->fn.step(c->ud, &r);
 }
 
-static int pg_recent(Store *s, const char *pipeline, const char *step, const char *kind, const char *how,
-                     const char *since, int n, StoreStepFn fn, void *ud)
+static int pg_recent(Store *s, const char *pipeline, const char *step, int audits, const char *since, int n,
+                     StoreStepFn fn, void *ud)
 {
 	RowCall c = { .fn.step = fn, .ud = ud };
 	Params q = { .n = 0 };
@@ -1686,11 +1686,8 @@ static int pg_recent(Store *s, const char *pipeline, const char *step, const cha
 	buf_adds(&sql, "SELECT pipeline, name, kind, how, status, inputs, output, candidate_output,"
 	               " coalesce(candidate_agrees::int, -1), operator FROM steps"
 	               " WHERE pipeline = $1 AND name = $2 AND how NOT IN ('replay', 'dry')");
-	if (kind && how) {   /* in the text, not "$4 IS NULL OR ...": the index on (pipeline, name, kind, how) serves it */
-		param_text(&q, kind);
-		param_text(&q, how);
-		buf_adds(&sql, " AND kind = $4 AND how = $5");
-	}
+	if (audits)
+		buf_adds(&sql, " AND kind = 'auto' AND how = 'audit'");   /* the index on (pipeline, name, kind, how) */
 	if (since) {
 		param_text(&q, since);
 		buf_addf(&sql, " AND started_at >= $%d::timestamptz", q.n);

@@ -24,7 +24,8 @@ static const char schema[] =
 	" secret INTEGER NOT NULL DEFAULT 0, secret_hash TEXT, candidate_output TEXT,"
 	" candidate_agrees INTEGER, candidate_source TEXT, replay_of INTEGER, operator TEXT,"
 	" started_at TEXT NOT NULL, finished_at TEXT, duration_ms INTEGER, UNIQUE (run, seq));"
-	"CREATE INDEX IF NOT EXISTS steps_counts ON steps(pipeline, name, kind, how);"
+	"CREATE INDEX IF NOT EXISTS steps_counts ON steps(pipeline, name);"
+	"CREATE INDEX IF NOT EXISTS steps_audits ON steps(pipeline, name) WHERE how = 'audit';"
 	"CREATE INDEX IF NOT EXISTS steps_manual ON steps(pipeline, name, inputs, output, operator, status,"
 	" secret, how, duration_ms, candidate_agrees, secret_hash) WHERE kind = 'manual';";
 

@@ -213,7 +213,9 @@ LUA
 		sql "ALTER TABLE runs DROP COLUMN dry; DROP TABLE step_totals;
 			UPDATE understudy_meta SET value = '3' WHERE key = 'schema_version'"
 	else
-		sql "ALTER TABLE runs DROP COLUMN dry; DROP TABLE step_totals; PRAGMA user_version = 3"
+		sql "ALTER TABLE runs DROP COLUMN dry; DROP TABLE step_totals; DROP INDEX steps_audits;
+			DROP INDEX steps_counts; CREATE INDEX steps_counts ON steps(pipeline, name, kind, how);
+			PRAGMA user_version = 3"
 	fi
 	run_us 0 run s.lua --dry-run
 	run_us 0 runs --json
@@ -222,6 +224,9 @@ LUA
 		same "$(sql "SELECT value FROM understudy_meta WHERE key = 'schema_version'")" "7"
 	else
 		same "$(sql "PRAGMA user_version")" "7"
+		same "$(sql "SELECT group_concat(name || ':' || sql, ' / ') FROM (SELECT name, sql FROM sqlite_master
+			WHERE name IN ('steps_counts', 'steps_audits') ORDER BY name)")" \
+			"steps_audits:CREATE INDEX steps_audits ON steps(pipeline, name) WHERE how = 'audit' / steps_counts:CREATE INDEX steps_counts ON steps(pipeline, name)"
 	fi
 	# The totals were counted from the auto steps there were (people's answers are
 	# counted from their rows); a new run adds to them.
