@@ -441,7 +441,8 @@ static const char insert_log_sql[] = "INSERT INTO logs (id, run, seq, level, mes
 static const char insert_totals_sql[] =
 	"INSERT INTO step_totals (pipeline, name, auto_executions, last_id)"
 	" VALUES (?1, ?2, ?3, (SELECT id FROM steps WHERE run = ?4 AND seq = ?5)) ON CONFLICT (pipeline, name) DO UPDATE SET"
-	" auto_executions = auto_executions + excluded.auto_executions, last_id = max(last_id, excluded.last_id)";
+	" auto_executions = auto_executions + excluded.auto_executions,"
+	" last_id = max(coalesce(last_id, 0), coalesce(excluded.last_id, 0))";
 
 static Store *sq_open(const char *path, int create, const volatile sig_atomic_t *stop, Buf *err)
 {
@@ -1164,13 +1165,15 @@ static int report_rows(Store *s, const char *pipeline, const StoreReport *fns, B
 		" ORDER BY s.pipeline, s.name, s.inputs, n DESC, s.output";
 	/*
 	 * The latest auto output for each inputs, next to what people answered
-	 * for the same inputs; only the steps that people answered are read.
+	 * for the same inputs; only the steps that people answered and code
+	 * ran are read (steps_counts holds a step's rows of either kind).
 	 */
 	static const char checks_sql[] =
 		"WITH m AS (SELECT DISTINCT pipeline, name, inputs, output FROM steps " PEOPLE " WHERE " ANSWERED "),"
 		" a AS (SELECT pipeline, name, inputs, output FROM steps WHERE id IN"
 		"   (SELECT max(id) FROM steps WHERE kind = 'auto' AND status = 'ok' AND how NOT IN ('replay', 'dry') " STORE_WINDOW
-		"    AND (pipeline, name) IN (SELECT pipeline, name FROM m) GROUP BY pipeline, name, inputs))"
+		"    AND (pipeline, name) IN (SELECT m.pipeline, m.name FROM m"
+		"     JOIN step_totals t ON t.pipeline = m.pipeline AND t.name = m.name) GROUP BY pipeline, name, inputs))"
 		" SELECT a.pipeline, a.name AS step, a.inputs, a.output AS auto_output,"
 		" m.output AS manual_output, a.output IS m.output AS agrees"
 		" FROM a JOIN m ON a.pipeline = m.pipeline AND a.name = m.name AND a.inputs IS m.inputs"
