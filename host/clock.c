@@ -44,11 +44,17 @@ static void civil(int64_t days, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
+/* a / b rounded down, for times before 1970 too (C's / rounds toward zero); b > 0. */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a >= 0 ? a / b : -((b - 1 - a) / b);
+}
+
 void clock_iso(int64_t ms, char out[32])
 {
 	/* By hand, not gmtime_r and strftime: two of these a step, and they were a tenth of a loop's time outside SQLite. */
-	int64_t s = ms >= 0 ? ms / 1000 : -((999 - ms) / 1000), y;
-	int64_t days = s >= 0 ? s / 86400 : -((86399 - s) / 86400), rest = s - days * 86400;
+	int64_t s = floor_div(ms, 1000), y;
+	int64_t days = floor_div(s, 86400), rest = s - days * 86400;
 	int m, d;
 	char *p = out;
 	civil(days, &y, &m, &d);
