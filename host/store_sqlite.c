@@ -372,16 +372,23 @@ static void stamp_write(SqliteStore *q)
 {
 	char now[STAMP_MAX];
 	struct stat st;
+	size_t n;
 	int fd;
 	if (stat(q->base.where, &st) != 0 || st.st_size > QUICK_CHECK_BYTES)
 		return;
 	stamp_of(&st, now);
 	if (strcmp(now, q->stamp) == 0)
 		return;
-	fd = open(q->checked_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/*
+	 * Written over in place, then cut to its length. Emptied first
+	 * (O_TRUNC), ext4 freed the file's block and wrote it out again
+	 * when it closed: about 0.1 ms of every run.
+	 */
+	fd = open(q->checked_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return;
-	if (write(fd, now, strlen(now)) < 0)
+	n = strlen(now);
+	if (pwrite(fd, now, n, 0) != (ssize_t)n || ftruncate(fd, (off_t)n) != 0)
 		unlink(q->checked_path);
 	close(fd);
 }
